@@ -1,0 +1,1 @@
+"""Stages of the storage app (the Azure container check comes with its own issue)."""

@@ -1,0 +1,15 @@
+"""WSGI entry point: creates the application, then starts the boot pipeline in the background."""
+
+from __future__ import annotations
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+
+application = get_wsgi_application()
+
+from apps.boot.trigger import start_pipeline  # noqa: E402  (needs the app registry)
+
+start_pipeline()
