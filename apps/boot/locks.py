@@ -40,7 +40,8 @@ def cluster_lock(name: str, *, wait: float, using: str = "default") -> Iterator[
 
 
 def _lock_key(name: str) -> int:
-    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def _poll(try_once, name: str, wait: float) -> bool:  # type: ignore[no-untyped-def]
