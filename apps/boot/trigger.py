@@ -1,7 +1,42 @@
-"""Start the pipeline from the WSGI/ASGI application."""
+"""Start the pipeline once per process, in the background, from the WSGI/ASGI application."""
 
 from __future__ import annotations
 
+import logging
+import threading
 
-def start_pipeline() -> None:
-    """Start the boot pipeline in the background (wired up by the runner)."""
+from .conf import boot_settings
+from .readiness import current_runner, set_current_runner
+from .registry import StageRegistry, registry
+from .runner import Runner
+
+logger = logging.getLogger("apps.boot")
+_lock = threading.Lock()
+
+
+def start_pipeline(*, stages: StageRegistry | None = None, trigger: str = "wsgi",
+                   force: bool = False) -> Runner | None:
+    """Start the pipeline in a background thread unless it already started; return its runner.
+
+    Called where the WSGI/ASGI application is created, so runserver's serving process and each
+    gunicorn worker run it, while migrate, test, shell, check and the autoreloader's parent
+    (which never create the application) do not.
+    """
+    if not (force or boot_settings.autostart):
+        return None
+    # Servers may build the application from several threads at once: start only once.
+    with _lock:
+        runner = current_runner()
+        if runner is not None and not force:
+            return runner
+        runner = Runner((stages or registry).all(), trigger=trigger)
+        set_current_runner(runner)
+    threading.Thread(target=_run, args=(runner,), name="boot:runner", daemon=True).start()
+    return runner
+
+
+def _run(runner: Runner) -> None:
+    try:
+        runner.run()
+    except Exception:  # the pipeline must never take the server down with it
+        logger.exception("boot run %s stopped unexpectedly", runner.status.id)

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from . import views
+
+app_name = "boot"
+urlpatterns = [
+    path("live", views.live, name="live"),
+    path("ready", views.ready, name="ready"),
+]

@@ -1,0 +1,392 @@
+"""The runner: one process's run of the pipeline, on a bounded pool of named threads."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db import connections
+from django.utils import timezone
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+from .checks import find_cycle
+from .conf import boot_settings
+from .errors import StageError, StageSkipped, StageTimeout
+from .humanize import duration
+from .locks import cluster_lock
+from .recorder import Recorder
+from .redact import one_line, redact, safe_error
+from .selectors import cluster_outcome
+from .stage import EXECUTORS, SCOPES, Stage, StageContext
+from .states import StageState
+from .status import RunStatus, StageStatus
+from .transient import is_transient
+
+logger = logging.getLogger("apps.boot")
+
+
+@dataclass(eq=False)
+class Attempt:
+    """The runner's handle on one stage's thread: its deadline, and whether it was abandoned."""
+
+    stage: Stage
+    deadline: float | None = None
+    finished: bool = False
+    abandoned: bool = False
+    background: bool = False
+    wake: threading.Event = field(default_factory=threading.Event)
+
+    def sleep(self, seconds: float) -> None:
+        """Wait between attempts, returning early if the runner gave up on this stage."""
+        self.wake.wait(seconds)
+
+
+class Runner:
+    """Runs a snapshot of stages once, in dependency and priority order, recording everything."""
+
+    def __init__(self, stages: Iterable[Stage], *, trigger: str = "wsgi",
+                 max_workers: int | None = None, using: str = "default") -> None:
+        declared = [boot_settings.apply_overrides(stage) for stage in stages]
+        self.stages = {stage.name: stage for stage in declared if not stage.lazy}
+        self.lazy = {stage.name: stage for stage in declared if stage.lazy}
+        self.status = RunStatus(trigger=trigger)
+        for stage in self.stages.values():
+            self.status.stages[stage.name] = StageStatus.for_stage(stage)
+        self.max_workers = max_workers or boot_settings.max_workers
+        self.using = using
+        self._cond = threading.Condition(threading.RLock())
+        self._flush_lock = threading.Lock()
+        self.recorder = Recorder(self.status, self._cond, using=using)
+        self._inflight: dict[str, Attempt] = {}
+        self._changed = False
+        self._started = False
+        self.finished = threading.Event()
+
+    # -- the run as a whole ------------------------------------------------------------------
+
+    def run(self) -> RunStatus:
+        """Run every stage to a terminal state and return the run's status; only once."""
+        with self._cond:
+            if self._started:
+                raise RuntimeError("A Runner runs once; build a new one for another run.")
+            self._started = True
+        logger.info("boot run %s started: %d stages", self.status.id, len(self.stages))
+        try:
+            # Phase 1: stages whose declaration can never run end now, with the reason.
+            with self._cond:
+                self._reject_broken_declarations()
+            # Phase 2: start what can start, wait for something to change, repeat.
+            self._loop()
+        finally:
+            # Phase 3: record the outcome, and leave no connection of this thread open.
+            self._flush(final=True)
+            connections.close_all()
+            self.finished.set()
+        logger.info("boot run %s ended %s", self.status.id, self.status.state)
+        return self.status
+
+    def _loop(self) -> None:
+        heartbeat = boot_settings.heartbeat
+        while True:
+            with self._cond:
+                self._expire_deadlines()
+                self._block_dependents()
+                self._launch_runnable()
+                if self.status.refresh_state():
+                    self.recorder.touch()
+                done = self.status.terminal
+                self._changed = False
+            self._flush(heartbeat=self.recorder.heartbeat_due(heartbeat))
+            if done:
+                return
+            with self._cond:
+                if not self._changed:
+                    self._cond.wait(self._wait_time(heartbeat))
+
+    def _flush(self, *, heartbeat: bool = False, final: bool = False) -> None:
+        with self._flush_lock:
+            if final:
+                with self._cond:
+                    self.status.refresh_state()
+                    self.recorder.touch()
+            self.recorder.flush(heartbeat=heartbeat)
+
+    def _wait_time(self, heartbeat: float) -> float:
+        deadlines = [a.deadline for a in self._inflight.values() if a.deadline is not None]
+        nearest = min(deadlines, default=time.monotonic() + heartbeat) - time.monotonic()
+        return max(0.0, min(nearest, heartbeat))
+
+    # -- scheduling (called with the lock held) ----------------------------------------------
+
+    def _reject_broken_declarations(self) -> None:
+        cycle = set(find_cycle(self.stages.values()) or ())
+        for stage in self.stages.values():
+            status = self.status.stages[stage.name]
+            unknown = [d for d in stage.depends_on if d not in self.stages]
+            if unknown:
+                why = ("is lazy, so it does not run at boot" if unknown[0] in self.lazy
+                       else "which no app declares")
+                self._end(status, StageState.BLOCKED,
+                          error=f"depends on '{unknown[0]}', {why}: fix the declaration "
+                          "(manage.py check shows it)")
+            elif stage.name in cycle:
+                self._end(status, StageState.BLOCKED,
+                          error=f"part of a dependency cycle ({' -> '.join(sorted(cycle))}): "
+                          "remove one dependency (manage.py check shows it)")
+            elif problem := _declaration_problem(stage):
+                self._end(status, StageState.FAILED,
+                          error=f"broken declaration: {problem} (manage.py check shows it)")
+
+    def _block_dependents(self) -> None:
+        changed = True
+        while changed:  # blocking one stage may block its own dependents
+            changed = False
+            for status in self.status.stages.values():
+                if status.state != StageState.PENDING:
+                    continue
+                bad = [d for d in status.depends_on if self.status.stages[d].terminal
+                       and not self.status.stages[d].ok]
+                if bad:
+                    dependency = self.status.stages[bad[0]]
+                    self._end(status, StageState.BLOCKED,
+                              error=f"dependency '{dependency.name}' ended {dependency.state}")
+                    changed = True
+
+    def _launch_runnable(self) -> None:
+        slots = self.max_workers - sum(1 for a in self._inflight.values() if not a.finished)
+        runnable = [
+            self.stages[status.name] for status in self.status.stages.values()
+            if status.state == StageState.PENDING
+            and all(self.status.stages[d].ok for d in status.depends_on)
+        ]
+        order = list(self.stages)
+        runnable.sort(key=lambda stage: (-stage.priority, order.index(stage.name)))
+        for stage in runnable[:max(slots, 0)]:
+            self._launch(stage)
+
+    def _launch(self, stage: Stage) -> None:
+        status = self.status.stages[stage.name]
+        status.state = StageState.RUNNING
+        status.started_at = timezone.now()
+        self.recorder.touch(stage.name)
+        attempt = Attempt(stage=stage)
+        self._inflight[stage.name] = attempt
+        threading.Thread(
+            target=self._execute, args=(attempt,), name=f"boot:{stage.name}", daemon=True,
+        ).start()
+
+    def _expire_deadlines(self) -> None:
+        now = time.monotonic()
+        for attempt in list(self._inflight.values()):
+            if attempt.finished or attempt.deadline is None or now < attempt.deadline:
+                continue
+            # A thread can't be killed in Python: abandon it, and ignore whatever it says later.
+            attempt.abandoned = True
+            attempt.wake.set()
+            status = self.status.stages[attempt.stage.name]
+            self._finish(attempt, StageState.TIMED_OUT, error=(
+                f"attempt {status.attempts} ran over its {attempt.stage.timeout:g} s timeout and "
+                "was abandoned: find what it waits on, or raise its timeout"
+            ))
+
+    # -- one stage (on its own thread) -------------------------------------------------------
+
+    def _execute(self, attempt: Attempt) -> None:
+        stage = attempt.stage
+        context = StageContext(
+            name=stage.name,
+            logger=logging.getLogger(f"apps.boot.stage.{stage.name}"),
+            settings=boot_settings.stage_settings(stage.name),
+            _report=lambda detail: self._report(attempt, detail),
+        )
+        try:
+            if self._from_cache(attempt):
+                return
+            self._attempts(attempt, context)
+        except StageSkipped as skip:
+            self._finish(attempt, StageState.SKIPPED, detail=one_line(str(skip)))
+        except StageTimeout:
+            pass  # already recorded by the scheduler as timed_out
+        except Exception as exc:
+            self._fail(attempt, exc)
+        finally:
+            connections.close_all()
+
+    def _attempts(self, attempt: Attempt, context: StageContext) -> None:
+        stage = attempt.stage
+        retrying = Retrying(
+            stop=stop_after_attempt(stage.retry.attempts),
+            wait=wait_exponential_jitter(
+                initial=stage.retry.backoff, max=stage.retry.backoff_max, jitter=stage.retry.jitter,
+            ),
+            retry=retry_if_exception(
+                lambda exc: not attempt.abandoned and is_transient(exc, stage.retry),
+            ),
+            sleep=attempt.sleep,
+            before_sleep=lambda state: self._report_retry(attempt, state),
+            reraise=True,
+        )
+        for try_ in retrying:
+            with try_:
+                self._attempt(attempt, context, try_.retry_state.attempt_number)
+
+    def _attempt(self, attempt: Attempt, context: StageContext, number: int) -> None:
+        stage = attempt.stage
+        if stage.scope != "cluster":
+            self._succeed(attempt, self._call(attempt, context, number))
+            return
+        since = timezone.now()
+        wait = float(context.settings.get("lock_wait", stage.timeout * stage.retry.attempts + 30))
+        with cluster_lock(f"stage.{stage.name}", wait=wait, using=self.using) as waited:
+            other = waited and cluster_outcome(name=stage.name, since=since,
+                                               exclude_run=self.status.id)
+            if other:
+                self._finish(attempt, StageState.SUCCEEDED,
+                             detail=one_line(f"succeeded in {other.run.host}:{other.run.pid}: "
+                                             f"{other.detail}"))
+                return
+            self._succeed(attempt, self._call(attempt, context, number))
+            # Record before letting go, so a process waiting on this lock sees the outcome.
+            self._flush()
+
+    def _call(self, attempt: Attempt, context: StageContext, number: int) -> str:
+        stage = attempt.stage
+        with self._cond:
+            if attempt.abandoned:
+                raise StageTimeout(stage.name)
+            status = self.status.stages[stage.name]
+            status.attempts = number
+            context.attempt = number
+            attempt.deadline = time.monotonic() + stage.timeout
+            self._touch(stage.name)
+        try:
+            result = stage.func(context)
+        finally:
+            with self._cond:
+                attempt.deadline = None
+                if context.facts and not attempt.abandoned:
+                    self.status.stages[stage.name].facts.update(context.facts)
+        if attempt.abandoned:
+            raise StageTimeout(stage.name)
+        if result is None:
+            return ""
+        if not isinstance(result, str):
+            raise StageError(
+                f"stage returned {type(result).__name__}, not a str: return a one-line detail "
+                f"or None from {stage.label}"
+            )
+        return one_line(result)
+
+    # -- the startup cache -------------------------------------------------------------------
+
+    def _from_cache(self, attempt: Attempt) -> bool:
+        """Finish the stage from the startup cache if it may; return whether the work is done."""
+        stage = attempt.stage
+        if not stage.cache_ttl:
+            return False
+        from .cache import startup_cache
+
+        entry = startup_cache.get(stage, allow_stale=stage.stale_while_revalidate)
+        if entry is None:
+            return False
+        origin = f" in {entry.origin}" if entry.origin else ""
+        if entry.is_fresh():
+            self._finish(attempt, StageState.CACHED, detail=one_line(
+                f"cached {duration(entry.age)} ago{origin}: {entry.detail}"))
+            return True
+        # Stale while revalidate: dependents go on with the old result; the work runs anyway.
+        self._finish(attempt, StageState.CACHED, detail=one_line(
+            f"stale ({duration(entry.age)} old), refreshing in the background: {entry.detail}"))
+        attempt.background = True
+        return False
+
+    # -- recording (any thread) --------------------------------------------------------------
+
+    def _touch(self, name: str) -> None:
+        self.recorder.touch(name)
+        self._changed = True
+        self._cond.notify_all()
+
+    def _report(self, attempt: Attempt, detail: str) -> None:
+        with self._cond:
+            if not attempt.abandoned and not attempt.finished:
+                self.status.stages[attempt.stage.name].detail = one_line(detail)
+                self._touch(attempt.stage.name)
+
+    def _report_retry(self, attempt: Attempt, state) -> None:  # type: ignore[no-untyped-def]
+        error = safe_error(state.outcome.exception())
+        pause = state.next_action.sleep if state.next_action else 0
+        self._report(attempt, f"attempt {state.attempt_number} failed ({error}); "
+                              f"retrying in {pause:.1f} s")
+
+    def _succeed(self, attempt: Attempt, detail: str) -> None:
+        stage = attempt.stage
+        if attempt.background:
+            with self._cond:
+                status = self.status.stages[stage.name]
+                status.detail = one_line(f"refreshed in the background: {detail}")
+                self._touch(stage.name)
+        else:
+            self._finish(attempt, StageState.SUCCEEDED, detail=detail)
+        if stage.cache_ttl and not attempt.abandoned:
+            from .cache import startup_cache
+
+            startup_cache.put(stage, detail=detail, ttl=stage.cache_ttl)
+
+    def _fail(self, attempt: Attempt, exc: Exception) -> None:
+        stage = attempt.stage
+        if isinstance(exc, StageError):
+            # An expected failure: its message is written to be shown and says what to do.
+            error = one_line(str(exc)) or safe_error(exc)
+            logger.warning("stage %s failed: %s", stage.name, error)
+        else:
+            # Unexpected: the traceback goes to the log (redacted), one line to the record.
+            error = f"{safe_error(exc)} (unexpected; the log has the traceback)"
+            logger.error("stage %s failed: %s\n%s", stage.name, error,
+                         redact(traceback.format_exc()))
+        if attempt.background:
+            self._report_background_failure(attempt, error)
+            return
+        self._finish(attempt, StageState.FAILED, error=error)
+
+    def _report_background_failure(self, attempt: Attempt, error: str) -> None:
+        with self._cond:
+            status = self.status.stages[attempt.stage.name]
+            status.detail = one_line(f"{status.detail} (background refresh failed: {error})")
+            self._touch(attempt.stage.name)
+
+    def _finish(self, attempt: Attempt, state: StageState, *, detail: str = "",
+                error: str = "") -> None:
+        with self._cond:
+            if attempt.finished:
+                return
+            attempt.finished = True
+            self._end(self.status.stages[attempt.stage.name], state, detail=detail, error=error)
+
+    def _end(self, status: StageStatus, state: StageState, *, detail: str = "",
+             error: str = "") -> None:
+        now = timezone.now()
+        status.state = state
+        status.finished_at = now
+        if status.started_at:
+            status.duration_ms = int((now - status.started_at).total_seconds() * 1000)
+        # A timed-out stage keeps its last progress report: it says where the stage hung.
+        if detail or state != StageState.TIMED_OUT:
+            status.detail = detail
+        status.error = error
+        self._touch(status.name)
+
+
+def _declaration_problem(stage: Stage) -> str | None:
+    timeout_ok = isinstance(stage.timeout, int | float) and stage.timeout > 0
+    if not timeout_ok:
+        return f"timeout {stage.timeout!r} is not a positive number of seconds"
+    if not isinstance(stage.retry.attempts, int) or stage.retry.attempts < 1:
+        return f"attempts {stage.retry.attempts!r} is not at least 1"
+    if stage.executor not in EXECUTORS or stage.scope not in SCOPES:
+        return f"executor {stage.executor!r} / scope {stage.scope!r} unknown"
+    return None
