@@ -221,7 +221,8 @@ class Runner:
         retrying = Retrying(
             stop=stop_after_attempt(stage.retry.attempts),
             wait=wait_exponential_jitter(
-                initial=stage.retry.backoff, max=stage.retry.backoff_max, jitter=stage.retry.jitter,
+                multiplier=stage.retry.backoff, max=stage.retry.backoff_max,
+                jitter=stage.retry.backoff * stage.retry.jitter,
             ),
             retry=retry_if_exception(
                 lambda exc: not attempt.abandoned and is_transient(exc, stage.retry),

@@ -20,7 +20,11 @@ DEFAULT_TRANSIENT: tuple[type[BaseException], ...] = (TransientError, Connection
 
 @dataclass(frozen=True)
 class Retry:
-    """How many attempts a stage gets, how long to wait between them, and what is worth retrying."""
+    """How many attempts a stage gets, how long to wait between them, and what is worth retrying.
+
+    Waits grow as backoff * 2**n up to backoff_max, plus a random jitter of up to
+    `jitter` times the backoff, so processes that failed together don't retry together.
+    """
 
     attempts: int = 1
     backoff: float = 0.5
