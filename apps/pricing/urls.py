@@ -1,7 +1,14 @@
-"""URLs of the prices API."""
+"""URLs of the prices API (included at /api/)."""
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from . import views
+
+app_name = "pricing"
+
+urlpatterns = [
+    path("prices/", views.prices_list, name="prices"),
+    path("prices/cost/", views.prices_cost, name="cost"),
+]
