@@ -92,7 +92,7 @@ class FakeOpenRouter:
 
     def start(self) -> FakeOpenRouter:
         """Serve from a daemon thread."""
-        self._thread = threading.Thread(target=self._server.serve_forever,
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
                                         name="fake-openrouter", daemon=True)
         self._thread.start()
         return self
