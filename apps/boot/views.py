@@ -22,10 +22,10 @@ def ready(request: HttpRequest) -> JsonResponse:
     """Answer 200 once every critical stage ended well, 503 before that or after a failure."""
     runner = current_runner()
     if runner is None:
-        return JsonResponse(
+        return _quiet(JsonResponse(
             {"status": "not_started", "detail": "the boot pipeline has not started here"},
             status=503,
-        )
+        ))
     status = runner.status
     # Errors may name internals: only people allowed to see the boot status get them.
     show_errors = request.user.is_authenticated and request.user.has_perm("boot.view_bootrun")
@@ -36,4 +36,10 @@ def ready(request: HttpRequest) -> JsonResponse:
     }
     body = {"status": "ready" if status.ready else str(status.state), "run": str(status.id),
             "state": str(status.state), "stages": stages}
-    return JsonResponse(body, status=200 if status.ready else 503)
+    return _quiet(JsonResponse(body, status=200 if status.ready else 503))
+
+
+def _quiet(response: JsonResponse) -> JsonResponse:
+    """Keep Django from logging an expected 503 as an error on every probe."""
+    response._has_been_logged = True  # type: ignore[attr-defined]  (read by django.utils.log)
+    return response

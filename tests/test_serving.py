@@ -1,0 +1,111 @@
+"""The trigger, end to end: real processes start the pipeline from the WSGI application only."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def project_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """Return an environment for a project process on its own fresh VAR_DIR."""
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("DJANGO_", "PYTEST", "BOOT_"))}
+    env.update(VAR_DIR=str(tmp_path / "var"), OPENROUTER_BASE_URL="http://127.0.0.1:9",
+               PYTHONWARNINGS="error::RuntimeWarning", **extra)
+    return env
+
+
+def manage(tmp_path: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, text=True,
+                          capture_output=True, env=project_env(tmp_path, **extra), timeout=120)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def wait_for(url: str, status: int, timeout: float) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        try:
+            if get(url)[0] == status:
+                return time.monotonic() - started
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"{url} did not answer {status} within {timeout} s")
+
+
+def test_check__no_runtime_warning_about_database_access(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-W", "error::RuntimeWarning", "manage.py", "check"],
+        cwd=ROOT, text=True, capture_output=True, env=project_env(tmp_path), timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "RuntimeWarning" not in result.stderr
+
+
+def test_trigger__management_commands_never_start_the_pipeline(tmp_path: Path) -> None:
+    assert manage(tmp_path, "migrate", "--verbosity", "0").returncode == 0
+    assert manage(tmp_path, "check").returncode == 0
+    result = manage(tmp_path, "boot_status")
+    assert result.returncode == 2
+    assert "no boot run recorded" in result.stderr
+
+
+def test_trigger__runserver_serves_at_once_and_runs_the_pipeline_once(tmp_path: Path) -> None:
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}"],
+        cwd=ROOT, env=project_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for(f"http://127.0.0.1:{port}/healthz/live", 200, timeout=30)
+        wait_for(f"http://127.0.0.1:{port}/healthz/ready", 200, timeout=60)
+        code, body = get(f"http://127.0.0.1:{port}/admin/login/")
+        assert code == 200 and "Django" in body
+        status = manage(tmp_path, "boot_status", "--json")
+        run = json.loads(status.stdout)["run"]
+        # The autoreloader's parent never builds the application, so one run: the child's.
+        assert run["trigger"] == "wsgi" and run["pid"] != server.pid
+        runs = manage(tmp_path, "shell", "--no-imports", "-c",
+                      "from apps.boot.models import BootRun; print(BootRun.objects.count())")
+        assert runs.stdout.strip().splitlines()[-1] == "1"
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+@pytest.mark.parametrize("module", ["project.wsgi", "project.asgi"])
+def test_trigger__creating_the_application_starts_the_pipeline(tmp_path: Path, module: str) -> None:
+    script = (
+        f"import {module}; from apps.boot.readiness import current_runner; "
+        "r = current_runner(); r.finished.wait(60); print(r.status.trigger, r.status.ready)"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, text=True,
+                            capture_output=True, env={**project_env(tmp_path),
+                            "DJANGO_SETTINGS_MODULE": "project.settings"}, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["wsgi", "True"]
