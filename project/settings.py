@@ -168,6 +168,21 @@ OPENROUTER_BASE_URL = env.str("OPENROUTER_BASE_URL", default="https://openrouter
 OPENROUTER_API_KEY = env.str("OPENROUTER_API_KEY", default="")
 PRICING_REFRESH_SECONDS = env.int("PRICING_REFRESH_SECONDS", default=10800)
 
+# --- Pricing only (apps/pricing/conf.py reads these; its defaults match) ---------------------
+# Worst case of one sync stays under the stage's 120 s: a 30 s wait for another process's
+# sync, then no attempt starts after 60 s, and one attempt takes at most 5 + 20 s per read.
+PRICING_CONNECT_TIMEOUT = env.float("PRICING_CONNECT_TIMEOUT", default=5.0)
+PRICING_READ_TIMEOUT = env.float("PRICING_READ_TIMEOUT", default=20.0)
+PRICING_FETCH_ATTEMPTS = env.int("PRICING_FETCH_ATTEMPTS", default=4)
+PRICING_BACKOFF = env.float("PRICING_BACKOFF", default=1.0)
+PRICING_BACKOFF_MAX = env.float("PRICING_BACKOFF_MAX", default=20.0)
+PRICING_RETRY_AFTER_MAX = env.float("PRICING_RETRY_AFTER_MAX", default=30.0)
+PRICING_FETCH_DEADLINE = env.float("PRICING_FETCH_DEADLINE", default=60.0)
+PRICING_LOCK_WAIT = env.float("PRICING_LOCK_WAIT", default=30.0)
+# An answer listing fewer than this share of the active models is refused as partial.
+PRICING_MIN_CATALOGUE_FRACTION = env.float("PRICING_MIN_CATALOGUE_FRACTION", default=0.5)
+# --- end of pricing ----------------------------------------------------------------------------
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -119,7 +119,7 @@ def _retrying(options: FetchOptions, remaining: float) -> Any:
         Retrying,
         retry_if_exception_type,
         stop_after_attempt,
-        stop_after_delay,
+        stop_before_delay,
         wait_exponential,
     )
 
@@ -134,9 +134,10 @@ def _retrying(options: FetchOptions, remaining: float) -> Any:
 
     transient = (requests.ConnectionError, requests.Timeout,
                  requests.exceptions.ChunkedEncodingError, _Retryable)
+    # stop_before_delay also counts the coming wait, so no attempt starts past the deadline.
     return Retrying(
         retry=retry_if_exception_type(transient),
-        stop=stop_after_attempt(options.attempts) | stop_after_delay(remaining),
+        stop=stop_after_attempt(options.attempts) | stop_before_delay(remaining),
         wait=wait,
     )
 

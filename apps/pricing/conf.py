@@ -58,7 +58,7 @@ class PricingSettings:
     @property
     def fetch_deadline(self) -> float:
         """Return the seconds after which no new attempt starts."""
-        return float(getattr(settings, "PRICING_FETCH_DEADLINE", 90.0))
+        return float(getattr(settings, "PRICING_FETCH_DEADLINE", 60.0))
 
     @property
     def min_fraction(self) -> float:
@@ -68,7 +68,7 @@ class PricingSettings:
     @property
     def lock_wait(self) -> float:
         """Return the seconds to wait for another process's sync to finish."""
-        return float(getattr(settings, "PRICING_LOCK_WAIT", 90.0))
+        return float(getattr(settings, "PRICING_LOCK_WAIT", 30.0))
 
     @property
     def max_pages(self) -> int:

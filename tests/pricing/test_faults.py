@@ -168,3 +168,16 @@ def test_prices_sync__first_sync_failing_leaves_nothing(openrouter: FakeOpenRout
 
     assert OpenRouterModel.objects.count() == 0
     assert PriceSync.objects.get().outcome == "failed"
+
+
+@pytest.mark.django_db
+def test_prices_sync__deadline_bounds_many_attempts(
+    openrouter: FakeOpenRouter, synced: dict
+) -> None:
+    openrouter.mode = "hang"
+
+    with override_settings(PRICING_FETCH_ATTEMPTS=20, PRICING_FETCH_DEADLINE=1.0):
+        fail_sync(within=3)
+
+    assert openrouter.requests <= 3
+    assert snapshot() == synced
