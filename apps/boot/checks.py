@@ -94,6 +94,13 @@ def _check_stage(stage: Stage, names: set[str], by_name: dict[str, Stage]) -> li
             obj=stage.label,
             id="boot.E005",
         ))
+    if stage.executor == "queue" and "<" in stage.func.__qualname__:
+        errors.append(Error(
+            f"Queue stage '{stage.name}' is {stage.label}, which a worker cannot import.",
+            hint="Declare queue stages on module-level functions.",
+            obj=stage.label,
+            id="boot.E009",
+        ))
     if not isinstance(stage.retry.attempts, int) or stage.retry.attempts < 1:
         errors.append(Error(
             f"Stage '{stage.name}' has {stage.retry.attempts!r} attempts; it needs at least 1.",

@@ -27,9 +27,11 @@ class Recorder:
     """Persists one RunStatus: only what changed, in one statement per table."""
 
     def __init__(self, status: RunStatus, lock: threading.Condition | threading.RLock,
-                 *, using: str = "default") -> None:
+                 *, using: str = "default", record_run: bool = True) -> None:
         self.status = status
         self.using = using
+        # A qcluster worker records one stage of another process's run, never the run itself.
+        self.record_run = record_run
         self._lock = lock
         self._dirty: set[str] = set(status.stages)
         self._run_dirty = True
@@ -58,7 +60,7 @@ class Recorder:
         with self._lock:
             if heartbeat:
                 self._run_dirty = True
-            run_row = self._run_row() if self._run_dirty else None
+            run_row = self._run_row() if self._run_dirty and self.record_run else None
             names = self._dirty - self.owned_elsewhere
             stage_rows = [self._stage_row(self.status.stages[n]) for n in sorted(names)]
             self._dirty -= names
@@ -100,6 +102,8 @@ class Recorder:
             return False
         if BootRun._meta.db_table in tables and StageRun._meta.db_table in tables:
             self._tables_seen = True
+            if not self.record_run:
+                return True
             # The first moment we can see other runs is the moment to close the dead ones.
             try:
                 runs_mark_interrupted(exclude_id=self.status.id, using=self.using)

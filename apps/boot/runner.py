@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
 import traceback
@@ -18,6 +20,7 @@ from .conf import boot_settings
 from .errors import StageError, StageSkipped, StageTimeout
 from .humanize import duration
 from .locks import cluster_lock
+from .models import StageRun
 from .recorder import Recorder
 from .redact import one_line, redact, safe_error
 from .selectors import cluster_outcome
@@ -27,6 +30,9 @@ from .status import RunStatus, StageStatus
 from .transient import is_transient
 
 logger = logging.getLogger("apps.boot")
+
+# How often the scheduler reads back what workers recorded for its queue stages.
+QUEUE_POLL = 0.5
 
 
 @dataclass(eq=False)
@@ -49,19 +55,26 @@ class Runner:
     """Runs a snapshot of stages once, in dependency and priority order, recording everything."""
 
     def __init__(self, stages: Iterable[Stage], *, trigger: str = "wsgi",
-                 max_workers: int | None = None, using: str = "default") -> None:
+                 max_workers: int | None = None, using: str = "default",
+                 queue_inline: bool = False, status: RunStatus | None = None,
+                 record_run: bool = True) -> None:
         declared = [boot_settings.apply_overrides(stage) for stage in stages]
         self.stages = {stage.name: stage for stage in declared if not stage.lazy}
         self.lazy = {stage.name: stage for stage in declared if stage.lazy}
-        self.status = RunStatus(trigger=trigger)
+        self.status = status or RunStatus(trigger=trigger)
         for stage in self.stages.values():
-            self.status.stages[stage.name] = StageStatus.for_stage(stage)
+            self.status.stages.setdefault(stage.name, StageStatus.for_stage(stage))
         self.max_workers = max_workers or boot_settings.max_workers
         self.using = using
+        # Queue stages run on this process's threads instead (boot_run --sync, tests).
+        self.queue_inline = queue_inline
         self._cond = threading.Condition(threading.RLock())
         self._flush_lock = threading.Lock()
-        self.recorder = Recorder(self.status, self._cond, using=using)
+        self.recorder = Recorder(self.status, self._cond, using=using, record_run=record_run)
         self._inflight: dict[str, Attempt] = {}
+        self._to_enqueue: list[Stage] = []
+        self._queue_polled = 0.0
+        self._stop = threading.Event()
         self._changed = False
         self._started = False
         self.finished = threading.Event()
@@ -101,8 +114,10 @@ class Runner:
                 done = self.status.terminal
                 self._changed = False
             self._flush(heartbeat=self.recorder.heartbeat_due(heartbeat))
-            if done:
+            if done or self._stop.is_set():
                 return
+            self._hand_to_queue()
+            self._poll_queue()
             with self._cond:
                 if not self._changed:
                     self._cond.wait(self._wait_time(heartbeat))
@@ -118,7 +133,84 @@ class Runner:
     def _wait_time(self, heartbeat: float) -> float:
         deadlines = [a.deadline for a in self._inflight.values() if a.deadline is not None]
         nearest = min(deadlines, default=time.monotonic() + heartbeat) - time.monotonic()
+        if self.recorder.owned_elsewhere or self._to_enqueue:
+            nearest = min(nearest, QUEUE_POLL)
         return max(0.0, min(nearest, heartbeat))
+
+    # -- queue stages (scheduler thread, lock not held) --------------------------------------
+
+    def _hand_to_queue(self) -> None:
+        """Give queued stages to django-q2 once their row is recorded for the worker to find."""
+        if not self._to_enqueue or not self.recorder.persistent:
+            return
+        from .queue import stage_enqueue
+
+        while self._to_enqueue:
+            stage = self._to_enqueue.pop(0)
+            try:
+                task_id = stage_enqueue(run_id=self.status.id, stage=stage)
+            except Exception as exc:  # a broker that is down must not stop the run
+                with self._cond:
+                    status = self.status.stages[stage.name]
+                    self._end(status, StageState.FAILED, error=(
+                        f"could not hand the stage to django-q2 ({safe_error(exc)}): check "
+                        "Q_CLUSTER's broker"))
+                continue
+            with self._cond:
+                self.status.stages[stage.name].task_id = task_id
+                self.recorder.owned_elsewhere.add(stage.name)
+            StageRun.objects.using(self.using).filter(
+                run_id=self.status.id, name=stage.name).update(task_id=task_id)
+
+    def _poll_queue(self) -> None:
+        """Read back what workers recorded for this run's queue stages."""
+        if not self.recorder.owned_elsewhere or time.monotonic() - self._queue_polled < QUEUE_POLL:
+            return
+        self._queue_polled = time.monotonic()
+        from .queue import task_outcome
+        from .selectors import stage_status
+
+        rows = StageRun.objects.using(self.using).filter(
+            run_id=self.status.id, name__in=self.recorder.owned_elsewhere)
+        for row in rows:
+            recorded = stage_status(row)
+            if recorded.state in (StageState.QUEUED, StageState.RUNNING) and row.task_id:
+                outcome = task_outcome(row.task_id)
+                if outcome is not None and not outcome["success"]:
+                    # The worker was stopped (django-q2's timeout) before it could record.
+                    state = (StageState.TIMED_OUT if "timeout" in str(outcome["result"]).lower()
+                             else StageState.FAILED)
+                    recorded.state = state
+                    recorded.finished_at = timezone.now()
+                    recorded.error = one_line(f"the qcluster worker stopped it: "
+                                              f"{outcome['result']}")
+                    self._write_back(recorded)
+            if recorded.state == StageState.QUEUED:
+                self._warn_unclaimed(recorded)
+            with self._cond:
+                current = self.status.stages[row.name]
+                for name in ("state", "attempts", "started_at", "finished_at", "duration_ms",
+                             "detail", "error", "facts"):
+                    setattr(current, name, getattr(recorded, name))
+                if current.terminal:
+                    self.recorder.owned_elsewhere.discard(row.name)
+                self._changed = True
+
+    def _warn_unclaimed(self, recorded: StageStatus) -> None:
+        waited = (timezone.now() - (recorded.queued_at or timezone.now())).total_seconds()
+        if waited < boot_settings.queue_pickup_warning:
+            return
+        recorded.detail = (f"queued {duration(waited)}, no worker has taken it: is "
+                           "`manage.py qcluster` running?")
+        StageRun.objects.using(self.using).filter(
+            run_id=self.status.id, name=recorded.name, state=StageState.QUEUED,
+        ).update(detail=recorded.detail)
+
+    def _write_back(self, recorded: StageStatus) -> None:
+        StageRun.objects.using(self.using).filter(
+            run_id=self.status.id, name=recorded.name,
+            state__in=[StageState.QUEUED, StageState.RUNNING],
+        ).update(state=recorded.state, finished_at=recorded.finished_at, error=recorded.error)
 
     # -- scheduling (called with the lock held) ----------------------------------------------
 
@@ -156,6 +248,26 @@ class Runner:
                               error=f"dependency '{dependency.name}' ended {dependency.state}")
                     changed = True
 
+    def stop(self) -> None:
+        """Stop scheduling: stages still queued or running are left as they are."""
+        self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
+
+    def run_here(self, name: str) -> StageStatus:
+        """Run one stage of this run in the calling thread (a qcluster worker) and record it."""
+        stage = self.stages[name]
+        with self._cond:
+            status = self.status.stages[name]
+            status.state = StageState.RUNNING
+            status.started_at = timezone.now()
+            status.detail = f"running in worker {socket.gethostname()}:{os.getpid()}"
+            self.recorder.touch(name)
+        self._flush()
+        self._execute(Attempt(stage=stage))
+        self._flush()
+        return status
+
     def _launch_runnable(self) -> None:
         slots = self.max_workers - sum(1 for a in self._inflight.values() if not a.finished)
         runnable = [
@@ -170,6 +282,12 @@ class Runner:
 
     def _launch(self, stage: Stage) -> None:
         status = self.status.stages[stage.name]
+        if stage.executor == "queue" and not self.queue_inline:
+            status.state = StageState.QUEUED
+            status.queued_at = timezone.now()
+            self.recorder.touch(stage.name)
+            self._to_enqueue.append(stage)
+            return
         status.state = StageState.RUNNING
         status.started_at = timezone.now()
         self.recorder.touch(stage.name)
