@@ -48,7 +48,7 @@ def test_boot_status__json_has_the_documented_shape(stages: StageRegistry) -> No
     body = json.loads(out)
     assert code == 0
     assert set(body) == {"run", "stages"}
-    assert RUN_KEYS <= set(body["run"])
+    assert set(body["run"]) >= RUN_KEYS
     assert body["run"]["state"] == "complete"
     assert [set(s) for s in body["stages"]] == [STAGE_KEYS, STAGE_KEYS]
     assert body["stages"][0]["detail"] == "fine"

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -26,7 +26,8 @@ def database_url() -> str:
 
 
 @contextmanager
-def qcluster(*, workers: int = 1, extra_env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[str]]:
+def qcluster(*, workers: int = 1,
+             extra_env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[str]]:
     """Run `manage.py qcluster` against the test database until the block ends."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings",
            "DATABASE_URL": database_url(), "VAR_DIR": str(settings.VAR_DIR),
@@ -44,7 +45,7 @@ def qcluster(*, workers: int = 1, extra_env: dict[str, str] | None = None) -> It
             process.wait(5)
 
 
-def wait_until(predicate, timeout: float, interval: float = 0.1) -> bool:  # type: ignore[no-untyped-def]
+def wait_until(predicate: Callable[[], object], timeout: float, interval: float = 0.1) -> bool:
     """Poll `predicate` until it is true or `timeout` passes; return its last answer."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
