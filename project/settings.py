@@ -156,6 +156,8 @@ BOOT = {
     "AUTOSTART": env.bool("BOOT_AUTOSTART", default=True),
     "MAX_WORKERS": env.int("BOOT_MAX_WORKERS", default=4),
     "QUEUE_PICKUP_WARNING": env.float("BOOT_QUEUE_PICKUP_WARNING", default=30.0),
+    # Lets a Prometheus scraper read /metrics without an admin session; empty: sessions only.
+    "METRICS_TOKEN": env.str("BOOT_METRICS_TOKEN", default=""),
     "STAGES": {
         "storage.container": {
             "critical": env.bool("AZURE_CONTAINER_CRITICAL", default=False),

@@ -45,6 +45,11 @@ class BootSettings:
         """Seconds without a heartbeat after which another host's live run counts as dead."""
         return float(self._boot.get("STALE_AFTER", 60.0))
 
+    @property
+    def metrics_token(self) -> str:
+        """Bearer token that lets a scraper read /metrics without signing in; empty: none."""
+        return str(self._boot.get("METRICS_TOKEN") or "")
+
     def stage_settings(self, name: str) -> dict[str, Any]:
         """Return the settings block of one stage (BOOT["STAGES"][name])."""
         return dict(self._boot.get("STAGES", {}).get(name, {}))
