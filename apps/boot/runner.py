@@ -57,9 +57,10 @@ class Runner:
     def __init__(self, stages: Iterable[Stage], *, trigger: str = "wsgi",
                  max_workers: int | None = None, using: str = "default",
                  queue_inline: bool = False, status: RunStatus | None = None,
-                 record_run: bool = True) -> None:
+                 record_run: bool = True, include_lazy: bool = False) -> None:
         declared = [boot_settings.apply_overrides(stage) for stage in stages]
-        self.stages = {stage.name: stage for stage in declared if not stage.lazy}
+        self.stages = {stage.name: stage for stage in declared
+                       if include_lazy or not stage.lazy}
         self.lazy = {stage.name: stage for stage in declared if stage.lazy}
         self.status = status or RunStatus(trigger=trigger)
         for stage in self.stages.values():

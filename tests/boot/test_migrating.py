@@ -107,3 +107,27 @@ def test_migrate__locked_sqlite_database_is_retried_and_succeeds() -> None:
     assert stage.attempts >= 2
     assert time.monotonic() - started < 30
     assert applied("0001_initial")
+
+
+@pytest.mark.usefixtures("deferred_unapplied")
+def test_boot_migrations__lists_critical_and_deferred() -> None:
+    from io import StringIO
+
+    out = StringIO()
+    call_command("boot_migrations", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert "deferred  deferredapp.0002_note_slug" in lines
+    assert "deferred  deferredapp.0003_note_check" in lines
+    assert lines[-1].endswith("0 needed to serve, 2 deferred")
+
+
+@pytest.mark.usefixtures("deferred_unapplied")
+def test_boot_run__sync_runs_queue_stages_in_process(settings) -> None:
+    from io import StringIO
+
+    settings.OPENROUTER_BASE_URL = "http://127.0.0.1:9"
+    settings.PRICING_ATTEMPTS = 1
+    out = StringIO()
+    call_command("boot_run", "--sync", stdout=out)
+    assert applied("0002_note_slug")
+    assert "db.migrate_deferred" in out.getvalue()
