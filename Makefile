@@ -6,6 +6,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 NODE_INSTALLED := node_modules/.installed
+# The browser tests drive Debian's Chromium (Playwright's own download is never used).
+CHROMIUM := /usr/bin/chromium
 
 .PHONY: run test lint bench clean
 
@@ -19,13 +21,16 @@ $(NODE_INSTALLED): package.json
 	npm install --no-audit --no-fund --loglevel=error
 	touch $@
 
+$(CHROMIUM):
+	apt-get update -qq && apt-get install -y -qq chromium
+
 run: $(INSTALLED)
 	$(VENV)/bin/honcho start --procfile Procfile
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
 
-test: $(INSTALLED) $(NODE_INSTALLED) lint
+test: $(INSTALLED) $(NODE_INSTALLED) $(CHROMIUM) lint
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench: $(INSTALLED) $(NODE_INSTALLED)

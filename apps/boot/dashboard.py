@@ -94,7 +94,8 @@ def run_payload(status: RunStatus, *, now: datetime | None = None) -> dict[str, 
     """Return a run as the page draws it and the JSON poll sends it."""
     now = now or timezone.now()
     body = status.as_dict()
-    stages = list(status.stages.values())
+    stages = timeline.ordered(status)
+    body["stages"] = [stage.as_dict() for stage in stages]
     done = sum(1 for s in stages if s.terminal)
     body["run"].update(
         started=timezone.localtime(status.started_at).strftime("%Y-%m-%d %H:%M:%S %Z"),

@@ -18,7 +18,7 @@ RIGHT_PAD = 70
 AXIS_HEIGHT = 28
 ROW_HEIGHT = 24
 BAR_HEIGHT = 14
-BOTTOM_PAD = 10
+BOTTOM_PAD = 20
 # Tick steps in seconds: the first that gives at most MAX_TICKS intervals is used.
 STEPS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120,
          300, 600, 900, 1800, 3600)
@@ -60,10 +60,27 @@ def critical_path(status: RunStatus) -> list[str]:
     return chain[::-1]
 
 
+def ordered(status: RunStatus) -> list[StageStatus]:
+    """Return the stages in the order they began, those yet to begin last by priority.
+
+    Rows keep their places while a run goes on: a stage only moves when it starts.
+    """
+    declared = list(status.stages.values())
+
+    def key(stage: StageStatus) -> tuple:
+        begin = stage.queued_at or stage.started_at or stage.finished_at
+        if begin is None:
+            return (1, 0.0, -stage.priority, declared.index(stage))
+        return (0, (begin - status.started_at).total_seconds(), -stage.priority,
+                declared.index(stage))
+
+    return sorted(declared, key=key)
+
+
 def build(status: RunStatus, *, now: datetime | None = None) -> Timeline:
     """Draw the run: queued time lighter than running time, the critical path, readiness."""
     now = now or timezone.now()
-    stages = list(status.stages.values())
+    stages = ordered(status)
     origin = min([status.started_at, *(t for s in stages for t in _times(s))])
     moments = [t for s in stages for t in _times(s)]
     moments += [t for t in (status.ready_at, status.finished_at) if t is not None]
@@ -93,10 +110,12 @@ def build(status: RunStatus, *, now: datetime | None = None) -> Timeline:
     if status.ready_at is not None:
         x = scale.x(status.ready_at)
         ready_in = (status.ready_at - status.started_at).total_seconds()
+        bottom = height - BOTTOM_PAD
         parts += [
-            f'<g class="tl-ready"><line x1="{x:.1f}" x2="{x:.1f}" y1="{AXIS_HEIGHT - 6}" '
-            f'y2="{height - BOTTOM_PAD / 2:.1f}"/>',
-            f'<text x="{x + 4:.1f}" y="{AXIS_HEIGHT - 8}">ready {_seconds(ready_in)}</text>',
+            f'<g class="tl-ready"><line x1="{x:.1f}" x2="{x:.1f}" y1="{AXIS_HEIGHT - 4}" '
+            f'y2="{bottom + 4}"/>',
+            f'<text x="{x:.1f}" y="{bottom + 15}" text-anchor="middle">'
+            f"ready {_seconds(ready_in)}</text>",
             f"<title>ready at {_seconds(ready_in)}: every critical stage ended well</title></g>",
         ]
     if not stages:
@@ -127,7 +146,7 @@ def _axis(step: float, axis_end: float, height: int) -> list[str]:
         seconds = index * step
         x = LABEL_WIDTH + PLOT_WIDTH * seconds / axis_end
         parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{AXIS_HEIGHT - 4}" '
-                     f'y2="{height - BOTTOM_PAD / 2:.1f}"/>')
+                     f'y2="{height - BOTTOM_PAD}"/>')
         parts.append(f'<text x="{x:.1f}" y="12" text-anchor="middle">{_seconds(seconds)}</text>')
     parts.append("</g>")
     return parts

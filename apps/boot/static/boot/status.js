@@ -10,7 +10,7 @@
     return node;
   }
 
-  function setState(node, prefix, state, label) {
+  function setState(node, state, label) {
     if (!node) return;
     node.className = node.className.replace(/\bstate-\S+/g, "").trim() + " state-" + state;
     node.textContent = (label || "") + state;
@@ -18,8 +18,8 @@
 
   function draw(section, payload) {
     const run = payload.run, progress = payload.progress;
-    setState(section.querySelector('[data-field="run-state"]'), "state-", run.state,
-      run.interrupted ? "\u26a0 " : "");
+    const mark = run.interrupted ? "\u26a0 " : "";
+    setState(section.querySelector('[data-field="run-state"]'), run.state, mark);
     const bar = section.querySelector(".boot-progress");
     bar.setAttribute("aria-valuenow", String(progress.percent));
     bar.querySelector(".boot-progress-bar").style.width = progress.percent + "%";
@@ -30,13 +30,19 @@
     for (const stage of payload.stages) {
       const row = section.querySelector('tr[data-stage="' + CSS.escape(stage.name) + '"]');
       if (!row) continue;
-      setState(row.querySelector('[data-field="state"]'), "state-", stage.state);
+      setState(row.querySelector('[data-field="state"]'), stage.state);
       setText(row, "attempts", String(stage.attempts));
       setText(row, "duration", stage.duration);
       const detail = setText(row, "detail", stage.error || stage.detail);
       if (detail) detail.classList.toggle("boot-error", Boolean(stage.error));
       const rerun = row.querySelector('[data-field="rerun"]');
       if (rerun) rerun.hidden = !stage.rerunnable;
+    }
+    const past = document.querySelector('tr[data-history-run="' + run.id + '"]');
+    if (past) {
+      setState(past.querySelector('[data-field="run-state"]'), run.state, mark);
+      setText(past, "time_to_ready", run.time_to_ready || "-");
+      setText(past, "total", run.total || "-");
     }
     // The server draws the SVG (escaped there); the page only swaps it in.
     section.querySelector('[data-field="timeline"]').innerHTML = payload.timeline;
