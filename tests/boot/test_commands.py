@@ -91,6 +91,7 @@ def test_boot_status__wait_returns_once_terminal(stages: StageRegistry) -> None:
 
 def test_boot_run__runs_the_project_pipeline_in_the_foreground(settings) -> None:
     settings.OPENROUTER_BASE_URL = "http://127.0.0.1:9"
+    settings.PRICING_FETCH_ATTEMPTS = 1
     out = StringIO()
     try:
         call_command("boot_run", stdout=out)
@@ -101,3 +102,13 @@ def test_boot_run__runs_the_project_pipeline_in_the_foreground(settings) -> None
     assert "db.migrate *" in out.getvalue()
     run = BootRun.objects.get(trigger="boot_run")
     assert run.stages.get(name="db.migrate").state == StageState.SUCCEEDED
+
+
+def test_boot_run__queue_without_a_worker_times_out_with_3(settings) -> None:
+    settings.OPENROUTER_BASE_URL = "http://127.0.0.1:9"
+    settings.PRICING_FETCH_ATTEMPTS = 1
+    out = StringIO()
+    with pytest.raises(CommandError) as error:
+        call_command("boot_run", "--queue", "--timeout", "3", stdout=out)
+    assert error.value.returncode == 3
+    assert "queued" in out.getvalue()

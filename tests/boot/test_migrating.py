@@ -122,12 +122,12 @@ def test_boot_migrations__lists_critical_and_deferred() -> None:
 
 
 @pytest.mark.usefixtures("deferred_unapplied")
-def test_boot_run__sync_runs_queue_stages_in_process(settings) -> None:
+def test_boot_run__runs_queue_stages_in_process(settings) -> None:
     from io import StringIO
 
     settings.OPENROUTER_BASE_URL = "http://127.0.0.1:9"
-    settings.PRICING_ATTEMPTS = 1
+    settings.PRICING_FETCH_ATTEMPTS = 1
     out = StringIO()
-    call_command("boot_run", "--sync", stdout=out)
+    call_command("boot_run", stdout=out)
     assert applied("0002_note_slug")
     assert "db.migrate_deferred" in out.getvalue()
