@@ -12,4 +12,4 @@ application = get_asgi_application()
 
 from apps.boot.trigger import start_pipeline  # noqa: E402  (needs the app registry)
 
-start_pipeline()
+start_pipeline(trigger="asgi")
