@@ -14,4 +14,4 @@ class BootConfig(AppConfig):
 
     def ready(self) -> None:
         """Import the system checks and this app's stages (registration only)."""
-        from . import checks, stages  # noqa: F401
+        from . import checks, security, stages  # noqa: F401
