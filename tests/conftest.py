@@ -15,3 +15,37 @@ def require_service(name: str, reachable: bool, why: str) -> None:
     if os.environ.get("REQUIRE_SERVICES") == "1":
         pytest.fail(f"{message} (REQUIRE_SERVICES=1, so this is a failure, not a skip)")
     pytest.skip(message)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Start the suite with an empty record of its outputs."""
+    from django.conf import settings
+
+    folder = settings.VAR_DIR / "suite-output"
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in folder.iterdir():
+        if path.name == "log.txt":
+            path.write_bytes(b"")  # the log handler holds it open: empty it, keep it
+        else:
+            path.unlink()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Scan every response and log line the suite produced for the secrets it configured."""
+    from django.conf import settings
+
+    from tests.recording import scan
+
+    folder = settings.VAR_DIR / "suite-output"
+    if not folder.exists() or session.config.option.collectonly:
+        return
+    found = scan(folder)
+    files = sum(1 for path in folder.rglob("*") if path.is_file())
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if found:
+        if reporter:
+            reporter.write_line(f"secret scan: FOUND in {', '.join(found)}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    elif reporter:
+        reporter.write_line(f"secret scan: no configured secret in {files} output files "
+                            f"({folder})")
