@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
+
+_RUNNER_BEFORE = pytest.StashKey[object]()
 
 
 def require_service(name: str, reachable: bool, why: str) -> None:
@@ -15,6 +18,29 @@ def require_service(name: str, reachable: bool, why: str) -> None:
     if os.environ.get("REQUIRE_SERVICES") == "1":
         pytest.fail(f"{message} (REQUIRE_SERVICES=1, so this is a failure, not a skip)")
     pytest.skip(message)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Note which pipeline was current before the test's fixtures run."""
+    from apps.boot.readiness import current_runner
+
+    item.stash[_RUNNER_BEFORE] = current_runner()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Stop a pipeline the test started before its database is flushed, so it can't write,
+    poll or enqueue into the next test."""
+    from apps.boot.readiness import current_runner, set_current_runner
+
+    before = item.stash.get(_RUNNER_BEFORE, None)
+    runner = current_runner()
+    if runner is not None and runner is not before:
+        runner.stop()
+        runner.finished.wait(5)
+        set_current_runner(before)
+    yield
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -31,7 +31,8 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
 
 def configured_secrets() -> list[str]:
     """Return the secret values this process was configured with."""
-    found = [getattr(settings, "SECRET_KEY", ""), getattr(settings, "OPENROUTER_API_KEY", "")]
+    found = [getattr(settings, "SECRET_KEY", ""), getattr(settings, "OPENROUTER_API_KEY", ""),
+             getattr(settings, "BOOT", {}).get("METRICS_TOKEN", "")]
     found += [database.get("PASSWORD", "") for database in settings.DATABASES.values()]
     found.append(urlsplit(getattr(settings, "REDIS_URL", "")).password or "")
     options = getattr(settings, "STORAGES", {}).get("default", {}).get("OPTIONS", {})

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 
-from apps.boot.readiness import current_runner, set_current_runner
 from apps.boot.registry import StageRegistry
 
 
@@ -39,11 +37,5 @@ class _Journal(list):
 
 
 @pytest.fixture
-def isolated_runner() -> Iterator[None]:
-    """Restore the process's current runner after a test that starts its own."""
-    before = current_runner()
-    yield
-    runner = current_runner()
-    if runner is not None and runner is not before:
-        runner.finished.wait(10)
-    set_current_runner(before)
+def isolated_runner() -> None:
+    """Name a test's reliance on tests/conftest.py stopping the pipelines tests start."""

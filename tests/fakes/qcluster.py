@@ -26,7 +26,7 @@ def database_url() -> str:
 
 
 @contextmanager
-def qcluster(*, workers: int = 1,
+def qcluster(*, workers: int = 2,
              extra_env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[str]]:
     """Run `manage.py qcluster` against the test database until the block ends."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings",
