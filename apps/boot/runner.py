@@ -31,6 +31,8 @@ from .transient import is_transient
 
 logger = logging.getLogger("apps.boot")
 
+# What a cluster stage's detail starts with when another process did the work.
+RELAYED_PREFIX = "succeeded in "
 # How often the scheduler reads back what workers recorded for its queue stages.
 QUEUE_POLL = 0.5
 
@@ -365,9 +367,7 @@ class Runner:
             other = waited and cluster_outcome(name=stage.name, since=since,
                                                exclude_run=self.status.id)
             if other:
-                self._finish(attempt, StageState.SUCCEEDED,
-                             detail=one_line(f"succeeded in {other.run.host}:{other.run.pid}: "
-                                             f"{other.detail}"))
+                self._finish(attempt, StageState.SUCCEEDED, detail=_relayed(other))
                 return
             self._succeed(attempt, self._call(attempt, context, number))
             # Record before letting go, so a process waiting on this lock sees the outcome.
@@ -499,6 +499,15 @@ class Runner:
             status.detail = detail
         status.error = error
         self._touch(status.name)
+
+
+def _relayed(other: StageRun) -> str:
+    """Say which process did a cluster stage's work: the one that did it, not another relay."""
+    # The newest success may itself be a relay ("succeeded in b: succeeded in a: ..."); naming
+    # the relaying process would nest one prefix per process and point at the wrong one.
+    if other.detail.startswith(RELAYED_PREFIX):
+        return one_line(other.detail)
+    return one_line(f"{RELAYED_PREFIX}{other.run.host}:{other.run.pid}: {other.detail}")
 
 
 def _declaration_problem(stage: Stage) -> str | None:
