@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
@@ -25,8 +25,8 @@ from .models import BootRun, StageRun
 from .readiness import current_runner
 from .render import stage_duration
 from .selectors import stage_status
-from .states import LIVE_RUN_STATES, RunState
-from .status import RunStatus
+from .states import LIVE_RUN_STATES, RunState, StageState
+from .status import RunStatus, StageStatus
 
 VIEW_PERM = "boot.view_bootrun"
 CHANGE_PERM = "boot.change_bootrun"
@@ -90,6 +90,21 @@ def runs_history(*, limit: int = HISTORY_LENGTH) -> list[dict[str, Any]]:
     ]
 
 
+def task_url(stage: StageStatus) -> str:
+    """Return the django-q2 admin page of a queue stage's task, or ''."""
+    if not stage.task_id:
+        return ""
+    try:
+        if stage.state == StageState.SUCCEEDED:
+            return reverse("admin:django_q_success_change", args=[stage.task_id])
+        if stage.terminal:
+            return reverse("admin:django_q_failure_change", args=[stage.task_id])
+        # The queue's own admin page exists only with the ORM broker.
+        return reverse("admin:django_q_ormq_changelist")
+    except NoReverseMatch:
+        return ""
+
+
 def run_payload(status: RunStatus, *, now: datetime | None = None) -> dict[str, Any]:
     """Return a run as the page draws it and the JSON poll sends it."""
     now = now or timezone.now()
@@ -108,6 +123,7 @@ def run_payload(status: RunStatus, *, now: datetime | None = None) -> dict[str, 
             queued_at=stage.queued_at.isoformat() if stage.queued_at else None,
             duration=stage_duration(stage), terminal=stage.terminal,
             rerunnable=stage.state in actions.RERUNNABLE,
+            task_url=task_url(stage),
         )
     drawn = timeline.build(status, now=now)
     body["progress"] = {"done": done, "total": len(stages),

@@ -31,24 +31,41 @@ def headline(status: RunStatus) -> str:
             f"{status.state}, {done}/{len(status.stages)} stages done")
 
 
-def plain(status: RunStatus) -> str:
-    """Return the run as aligned plain text, one line per stage, critical stages starred."""
+def migration_lines(stage: StageStatus, *, every: bool = False) -> list[str]:
+    """Return one line per migration a stage recorded: all of them, or only the failed ones."""
+    return [
+        f"  -> {m['name']} {m['state']} in {m.get('duration_ms', 0)} ms, "
+        f"{m.get('attempts', 1)} attempt(s){': ' + m['error'] if m.get('error') else ''}"
+        for m in stage.facts.get("migrations", [])
+        if every or m.get("state") != "applied"
+    ]
+
+
+def plain(status: RunStatus, *, migrations: bool = False) -> str:
+    """Return the run as aligned plain text, one line per stage, critical stages starred.
+
+    Failed migrations are listed under their stage; every migration with `migrations=True`.
+    """
     rows = [("STAGE", "STATE", "ATTEMPTS", "DURATION", "DETAIL")]
+    notes: dict[int, list[str]] = {}
     for stage in status.stages.values():
         rows.append((
             f"{stage.name}{' *' if stage.critical else ''}", str(stage.state),
             str(stage.attempts), stage_duration(stage), stage.error or stage.detail,
         ))
+        notes[len(rows) - 1] = migration_lines(stage, every=migrations)
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = [headline(status)]
-    lines += ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4]
-              for row in rows]
+    for index, row in enumerate(rows):
+        cells = "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4]))
+        lines.append(f"{cells}  {row[4]}")
+        lines += notes.get(index, [])
     lines.append("* critical: readiness waits for it")
     return "\n".join(line.rstrip() for line in lines)
 
 
-def table(status: RunStatus) -> RenderableType:
-    """Return the run as a rich table, states in colour."""
+def table(status: RunStatus, *, migrations: bool = False) -> RenderableType:
+    """Return the run as a rich table, states in colour, failed migrations under their stage."""
     from rich.table import Table
 
     grid = Table(title=headline(status), title_justify="left", expand=False)
@@ -57,6 +74,8 @@ def table(status: RunStatus) -> RenderableType:
     for stage in status.stages.values():
         style = STATE_STYLE.get(str(stage.state), "")
         detail = f"[red]{_escape(stage.error)}[/]" if stage.error else _escape(stage.detail)
+        for line in migration_lines(stage, every=migrations):
+            detail += f"\n[dim]{_escape(line.strip())}[/]"
         grid.add_row(
             f"{stage.name}{' [bold]*[/]' if stage.critical else ''}",
             f"[{style}]{stage.state}[/]", str(stage.attempts), stage_duration(stage), detail,

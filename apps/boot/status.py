@@ -70,6 +70,8 @@ class StageStatus:
             "duration_ms": self.duration_ms,
             "detail": self.detail,
             "error": self.error,
+            "task_id": self.task_id,
+            "migrations": list(self.facts.get("migrations", [])),
         }
 
 

@@ -50,7 +50,7 @@ def test_boot_status__json_has_the_documented_shape(stages: StageRegistry) -> No
     assert set(body) == {"run", "stages"}
     assert set(body["run"]) >= RUN_KEYS
     assert body["run"]["state"] == "complete"
-    assert [set(s) for s in body["stages"]] == [STAGE_KEYS, STAGE_KEYS]
+    assert all(set(s) >= STAGE_KEYS for s in body["stages"]) and len(body["stages"]) == 2
     assert body["stages"][0]["detail"] == "fine"
 
 

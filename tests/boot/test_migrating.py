@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -131,3 +132,41 @@ def test_boot_run__runs_queue_stages_in_process(settings) -> None:
     call_command("boot_run", stdout=out)
     assert applied("0002_note_slug")
     assert "db.migrate_deferred" in out.getvalue()
+
+
+@pytest.mark.usefixtures("deferred_unapplied")
+def test_boot_status__shows_each_migration_with_verbosity_2(client) -> None:
+    from io import StringIO
+
+    Runner(StageRegistry([registry.get("db.migrate"), registry.get("db.migrate_deferred")])
+           .all(), trigger="test", queue_inline=True).run()
+    out = StringIO()
+    call_command("boot_status", "-v", "2", stdout=out)
+    assert "  -> deferredapp.0002_note_slug applied in" in out.getvalue()
+    body = json.loads(call_command_json())
+    [deferred] = [s for s in body["stages"] if s["name"] == "db.migrate_deferred"]
+    assert [m["name"] for m in deferred["migrations"]] == [
+        "deferredapp.0002_note_slug", "deferredapp.0003_note_check"]
+
+
+@pytest.mark.usefixtures("deferred_unapplied")
+def test_boot_status__lists_a_failed_migration_under_its_stage(monkeypatch) -> None:
+    from io import StringIO
+
+    monkeypatch.setenv("BREAK_DEFERRED_MIGRATION", "1")
+    Runner(StageRegistry([registry.get("db.migrate"), registry.get("db.migrate_deferred")])
+           .all(), trigger="test", queue_inline=True).run()
+    out = StringIO()
+    call_command("boot_status", stdout=out)
+    text = out.getvalue()
+    assert "  -> deferredapp.0003_note_check failed in" in text
+    assert "deliberately broken deferred migration" in text
+    assert "0002_note_slug applied" not in text
+
+
+def call_command_json() -> str:
+    from io import StringIO
+
+    out = StringIO()
+    call_command("boot_status", "--json", stdout=out)
+    return out.getvalue()

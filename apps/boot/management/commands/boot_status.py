@@ -47,6 +47,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         """Show the run, waiting or watching if asked, and exit with its code."""
+        self.verbosity = options["verbosity"]
         problems = check_registry(registry)
         if problems:
             raise CommandError(
@@ -96,7 +97,8 @@ class Command(BaseCommand):
         elif self.stdout.isatty():
             from rich.console import Console
 
-            Console(file=sys.stdout).print(render.table(status))
+            Console(file=sys.stdout).print(
+                render.table(status, migrations=self.verbosity > 1))
         else:
-            self.stdout.write(render.plain(status))
+            self.stdout.write(render.plain(status, migrations=self.verbosity > 1))
 
