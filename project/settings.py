@@ -212,7 +212,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "apps": {"level": env.str("BOOT_LOG_LEVEL", default="INFO")},
-        # django-q2 logs every enqueue at INFO.
+        # django-q2 logs every enqueue at INFO, the Azure SDK every request and response.
         "django-q": {"level": "WARNING"},
+        "azure": {"level": "WARNING"},
     },
 }

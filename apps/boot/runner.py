@@ -445,6 +445,11 @@ class Runner:
 
     def _succeed(self, attempt: Attempt, detail: str) -> None:
         stage = attempt.stage
+        # Remember the success before announcing it: once the run ends, a restart may look.
+        if stage.cache_ttl and not attempt.abandoned:
+            from .cache import startup_cache
+
+            startup_cache.put(stage, detail=detail, ttl=stage.cache_ttl)
         if attempt.background:
             with self._cond:
                 status = self.status.stages[stage.name]
@@ -452,10 +457,6 @@ class Runner:
                 self._touch(stage.name)
         else:
             self._finish(attempt, StageState.SUCCEEDED, detail=detail)
-        if stage.cache_ttl and not attempt.abandoned:
-            from .cache import startup_cache
-
-            startup_cache.put(stage, detail=detail, ttl=stage.cache_ttl)
 
     def _fail(self, attempt: Attempt, exc: Exception) -> None:
         stage = attempt.stage

@@ -281,3 +281,18 @@ def test_runner__stage_threads_close_their_connections(stages) -> None:
 
     run(stages)
     assert seen and seen[0].connection is None
+
+
+def test_runner__caches_a_success_before_the_run_ends(stages) -> None:
+    from apps.boot.cache import startup_cache
+
+    @stages.stage("remembered", cache_ttl=60)
+    def remembered(ctx):
+        return "worth remembering"
+
+    startup_cache.clear("remembered")
+    for _ in range(20):  # the entry must be there the moment the run returns, every time
+        status = Runner(stages.all(), trigger="test").run()
+        assert startup_cache.get(stages.get("remembered")) is not None
+        startup_cache.clear("remembered")
+    assert status.stages["remembered"].state == StageState.SUCCEEDED
