@@ -158,7 +158,11 @@ def span(start: datetime, end: datetime | None) -> str | None:
 
 
 def _run_param(request: HttpRequest) -> uuid.UUID | None:
-    value = request.GET.get("run")
+    return _run_id(request.GET.get("run", ""))
+
+
+def _run_id(value: str) -> uuid.UUID | None:
+    """Return the run id a query or form gave, None for none, 404 for a malformed one."""
     if not value:
         return None
     try:
@@ -220,10 +224,4 @@ def rerun(request: HttpRequest) -> HttpResponseRedirect:
 
 
 def _form_run(request: HttpRequest) -> uuid.UUID | None:
-    value = request.POST.get("run", "")
-    if not value:
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise Http404("run is not a run id") from None
+    return _run_id(request.POST.get("run", ""))

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from django.db import transaction
 from django.utils import timezone
 
+from apps.boot.humanize import duration
 from apps.boot.locks import cluster_lock
 from apps.boot.redact import one_line
 
@@ -21,7 +22,6 @@ from .bulk import Counts, catalogue_write
 from .client import FetchOptions, fetch_catalogue
 from .conf import pricing_settings
 from .errors import CatalogueInvalid, FetchFailed, PricingMisconfigured, SyncFailed
-from .humanize import duration
 from .models import PriceSync
 from .parsing import ModelRow, parse_catalogue
 from .startup_cache import last_sync_cached, last_sync_remember

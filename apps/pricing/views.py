@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import logging
 import math
+from collections.abc import Callable
 from typing import Any
 
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date, quote_etag
@@ -16,6 +20,8 @@ from .conf import pricing_settings
 from .cost import price_cost
 from .errors import PriceUnavailable
 
+logger = logging.getLogger(__name__)
+
 # How long a client should wait before asking again when there are no prices yet.
 UNAVAILABLE_RETRY_AFTER = 30
 
@@ -25,6 +31,28 @@ def _error(status: int, message: str, **headers: str) -> JsonResponse:
     for name, value in headers.items():
         response[name.replace("_", "-")] = value
     return response
+
+
+def _unavailable_without_database(
+    view: Callable[[HttpRequest], HttpResponse],
+) -> Callable[[HttpRequest], HttpResponse]:
+    """Answer 503 with Retry-After, not 500, while the tables don't exist or the database is down.
+
+    A process serves from its first second, before db.migrate has made the pricing tables
+    (readiness says 503 meanwhile, but a client may ask anyway) or while the database restarts.
+    """
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest) -> HttpResponse:
+        try:
+            return view(request)
+        except DatabaseError as exc:
+            logger.warning("Prices unavailable, the database can't answer: %s",
+                           type(exc).__name__)
+            return _error(503, "Prices are not available yet: the database is not ready; try "
+                          "again shortly.", Retry_After=str(UNAVAILABLE_RETRY_AFTER))
+
+    return wrapper
 
 
 def _active_filter(value: str | None) -> bool | None:
@@ -50,6 +78,7 @@ def _model_json(model: Any) -> dict[str, Any]:
 
 
 @require_GET
+@_unavailable_without_database
 def prices_list(request: HttpRequest) -> HttpResponse:
     """Return the catalogue; 503 before the first sync; conditional on ETag/Last-Modified."""
     last_success = selectors.sync_last_success()
@@ -84,6 +113,7 @@ COUNTS = ("prompt_tokens", "completion_tokens", "cache_read_tokens", "cache_writ
 
 
 @require_GET
+@_unavailable_without_database
 def prices_cost(request: HttpRequest) -> HttpResponse:
     """Return what one call costs: `?model=...&prompt_tokens=...&completion_tokens=...`."""
     model = request.GET.get("model", "")

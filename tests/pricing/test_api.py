@@ -30,6 +30,30 @@ def test_prices_list__503_before_first_sync(client: Client) -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/api/prices/", "/api/prices/cost/?model=a/b&prompt_tokens=1"
+                                 "&completion_tokens=1"])
+def test_prices_api__503_not_500_before_the_tables_exist(
+    client: Client, monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    """A worker serves before db.migrate made the tables: say 503 + Retry-After (regression)."""
+    from django.db import ProgrammingError
+
+    from apps.pricing import cost, selectors
+
+    def missing(*args: object, **kwargs: object) -> None:
+        raise ProgrammingError('relation "pricing_pricesync" does not exist')
+
+    monkeypatch.setattr(selectors, "sync_last_success", missing)
+    monkeypatch.setattr(cost, "price_cost", missing, raising=False)
+    monkeypatch.setattr("apps.pricing.views.price_cost", missing)
+    response = client.get(url)
+
+    assert response.status_code == 503
+    assert int(response["Retry-After"]) > 0
+    assert "not available yet" in response.json()["error"]
+
+
+@pytest.mark.django_db
 def test_prices_list__serves_every_model_with_exact_prices(
     client: Client, synced: FakeOpenRouter
 ) -> None:
