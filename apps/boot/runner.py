@@ -69,7 +69,7 @@ class Runner:
             self.status.stages.setdefault(stage.name, StageStatus.for_stage(stage))
         self.max_workers = max_workers or boot_settings.max_workers
         self.using = using
-        # Queue stages run on this process's threads instead (boot_run --sync, tests).
+        # Queue stages run on this process's threads instead (boot_run, tests).
         self.queue_inline = queue_inline
         self._cond = threading.Condition(threading.RLock())
         self._flush_lock = threading.Lock()
