@@ -38,13 +38,12 @@ def test_prices_api__503_not_500_before_the_tables_exist(
     """A worker serves before db.migrate made the tables: say 503 + Retry-After (regression)."""
     from django.db import ProgrammingError
 
-    from apps.pricing import cost, selectors
+    from apps.pricing import selectors
 
     def missing(*args: object, **kwargs: object) -> None:
         raise ProgrammingError('relation "pricing_pricesync" does not exist')
 
     monkeypatch.setattr(selectors, "sync_last_success", missing)
-    monkeypatch.setattr(cost, "price_cost", missing, raising=False)
     monkeypatch.setattr("apps.pricing.views.price_cost", missing)
     response = client.get(url)
 
