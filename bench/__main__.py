@@ -54,10 +54,14 @@ def _startup_rows(data: dict[str, Any]) -> list[Row]:
     rows = []
     for server, result in data.items():
         pb, ip = result["project_vs_bare"], result["inline_vs_project"]
+        qb = result["no_pipeline_vs_bare"]
         section = f"first response ({server})"
         rows += [
             Row(section, "(a) bare Django: spawn → /healthz/live 200", seconds(pb["median_a"])),
             Row(section, "(b) project, pipeline in background", seconds(pb["median_b"])),
+            Row(section, "diagnostic: project with BOOT_AUTOSTART=false, / (a)",
+                ratio(qb["median_ratio"]), note=f"{seconds(qb['median_b'])}: imports and "
+                "checks alone; the rest of (b)/(a) is the pipeline beside the server"),
             Row(section, "(b)/(a), median of per-pair ratios", ratio(pb["median_ratio"]),
                 "≤ 1.10", pb["median_ratio"] <= 1.10,
                 f"{pb['pairs']} pairs, {ratio(pb['ratio_min'])}..{ratio(pb['ratio_max'])}"),
@@ -163,12 +167,17 @@ def _import_rows(data: dict[str, Any]) -> list[Row]:
 
 def _probe_rows(data: dict[str, Any]) -> list[Row]:
     section = "probes (gunicorn, 1 sync worker)"
+    cpu = data["cpu"]
     return [
         Row(section, "bare Django /healthz/live", f"{data['median_a']:.0f} req/s"),
         Row(section, "project /healthz/ready", f"{data['median_b']:.0f} req/s"),
         Row(section, "ready / trivial view, median of per-pair ratios",
             ratio(data["median_ratio"]), "≥ 0.90", data["median_ratio"] >= 0.9,
-            f"{data['pairs']} pairs, {data['errors']} errors, {data['non_200']} non-200"),
+            f"{data['pairs']} pairs of 1 s, {data['errors']} errors, {data['non_200']} non-200"),
+        Row(section, "worker CPU per request: trivial view / ready",
+            f"{seconds(cpu['median_a'])} / {seconds(cpu['median_b'])}",
+            note=f"bare/project CPU ratio {ratio(1 / cpu['median_ratio'])} (/proc, "
+                 f"{cpu['pairs']} pairs)" if cpu["median_ratio"] else "n/a"),
     ]
 
 
@@ -198,7 +207,7 @@ def run(only: tuple[str, ...], *, quick: bool) -> dict[str, Any]:
                 the_lab.bare_env(the_lab.fresh_bare_var()),
                 the_lab.project_env(the_lab.fresh_var()), pairs=pairs, log=_log),
             "probes": lambda: probes.bench_probes(
-                the_lab, pairs=pairs, seconds=1.0 if quick else 2.0, log=_log),
+                the_lab, pairs=pairs * 2, seconds=1.0, log=_log),
         }
         for name in only:
             _log(f"{name} ...")

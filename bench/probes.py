@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import os
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from . import procs
@@ -55,12 +58,36 @@ def load(port: int, path: str, *, seconds: float, threads: int = THREADS) -> dic
             "non_200": sum(bad), "seconds": elapsed}
 
 
+def worker_cpu(master: int) -> float:
+    """Return the CPU seconds (user + system) used so far by gunicorn's worker(s) of `master`."""
+    total = 0.0
+    children = Path(f"/proc/{master}/task/{master}/children")
+    for pid in children.read_text().split() if children.exists() else ():
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _measured(master: int, port: int, path: str, seconds: float) -> dict[str, Any]:
+    before = worker_cpu(master)
+    result = load(port, path, seconds=seconds)
+    cpu = worker_cpu(master) - before
+    result["cpu_per_request"] = cpu / result["requests"] if result["requests"] else None
+    return result
+
+
 def bench_probes(lab: Lab, *, pairs: int, seconds: float,
                  log: Callable[[str], None]) -> dict[str, Any]:
-    """Serve both under gunicorn (1 sync worker); alternate load runs on each."""
+    """Serve both under gunicorn (1 sync worker); alternate short load runs on each.
+
+    Short runs, many pairs: on a shared machine the load of others drifts, and a pair measured
+    within two seconds sees the same drift. Beside requests/s, the worker's own CPU time per
+    request (from /proc) says what a request costs the server, whatever else runs.
+    """
     bare_port, project_port = procs.free_port(), procs.free_port()
     project_env = lab.project_env(lab.fresh_var())
-    paired = Paired()
+    paired, cpu = Paired(), Paired()
     runs: list[dict[str, Any]] = []
     with procs.running(server_cmd("gunicorn", bare_port, bare=True),
                        env=lab.bare_env(lab.fresh_bare_var()), log=lab.log) as bare, \
@@ -79,12 +106,15 @@ def bench_probes(lab: Lab, *, pairs: int, seconds: float,
         load(bare_port, "/healthz/live", seconds=0.5)  # warm both up
         load(project_port, "/healthz/ready", seconds=0.5)
         for i in range(pairs):
-            a = load(bare_port, "/healthz/live", seconds=seconds)
-            b = load(project_port, "/healthz/ready", seconds=seconds)
+            a = _measured(bare.pid, bare_port, "/healthz/live", seconds)
+            b = _measured(project.pid, project_port, "/healthz/ready", seconds)
             paired.add(a["rps"], b["rps"])
+            if a["cpu_per_request"] and b["cpu_per_request"]:
+                cpu.add(a["cpu_per_request"], b["cpu_per_request"])
             runs.append({"bare": a, "project": b})
-            log(f"  probes #{i + 1}: bare live {a['rps']:.0f}/s, project ready "
-                f"{b['rps']:.0f}/s ({b['errors']} errors, {b['non_200']} non-200)")
-    return {**paired.summary(), "runs": runs,
+            if i % 5 == 4:
+                log(f"  probes #{i + 1}: bare live {a['rps']:.0f}/s, project ready "
+                    f"{b['rps']:.0f}/s ({b['errors']} errors, {b['non_200']} non-200)")
+    return {**paired.summary(), "runs": runs, "cpu": cpu.summary(),
             "errors": sum(r["bare"]["errors"] + r["project"]["errors"] for r in runs),
             "non_200": sum(r["bare"]["non_200"] + r["project"]["non_200"] for r in runs)}

@@ -47,6 +47,9 @@ def first_response(lab: Lab, server: str, scenario: str) -> float:
         cmd, env = server_cmd(server, port, bare=True), lab.bare_env(lab.fresh_bare_var())
     elif scenario == "project":
         cmd, env = server_cmd(server, port), lab.project_env(lab.fresh_var())
+    elif scenario == "no-pipeline":  # diagnostic: the project's imports and checks, no runner
+        cmd = server_cmd(server, port)
+        env = lab.project_env(lab.fresh_var(), BOOT_AUTOSTART="false")
     else:
         cmd, env = inline_cmd(server, port), lab.project_env(lab.fresh_var())
     start = time.perf_counter()
@@ -56,24 +59,32 @@ def first_response(lab: Lab, server: str, scenario: str) -> float:
 
 
 def bench_first_response(lab: Lab, pairs: int, log: Callable[[str], None]) -> dict[str, Any]:
-    """Alternate bare, project and inline starts under each server; return the pairings."""
+    """Alternate bare, project and inline starts under each server; return the pairings.
+
+    A fourth start, the project with its pipeline off, splits (b)/(a) into what the project's
+    imports and checks cost and what the pipeline running beside the server costs.
+    """
     out: dict[str, Any] = {}
     for server in SERVERS:
-        project_vs_bare, inline_vs_project = Paired(), Paired()
+        project_vs_bare, inline_vs_project, quiet_vs_bare = Paired(), Paired(), Paired()
         for i in range(pairs):
             bare = first_response(lab, server, "bare")
+            settle()
+            quiet = first_response(lab, server, "no-pipeline")
             settle()
             project = first_response(lab, server, "project")
             settle()
             inline = first_response(lab, server, "inline")
             settle()
             project_vs_bare.add(bare, project)
+            quiet_vs_bare.add(bare, quiet)
             inline_vs_project.add(project, inline)
-            log(f"  {server} #{i + 1}: bare {bare:.3f} s, project {project:.3f} s, "
-                f"inline {inline:.3f} s")
+            log(f"  {server} #{i + 1}: bare {bare:.3f} s, no pipeline {quiet:.3f} s, "
+                f"project {project:.3f} s, inline {inline:.3f} s")
             lab.cleanup_dirs()
         out[server] = {"project_vs_bare": project_vs_bare.summary(),
-                       "inline_vs_project": inline_vs_project.summary()}
+                       "inline_vs_project": inline_vs_project.summary(),
+                       "no_pipeline_vs_bare": quiet_vs_bare.summary()}
     return out
 
 
