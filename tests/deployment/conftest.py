@@ -245,6 +245,17 @@ class Deployment:
         return self.sql("SELECT app, name, count(*) FROM django_migrations GROUP BY app, name "
                         "HAVING count(*) > 1")
 
+    def advisory_locks(self) -> list[tuple[Any, ...]]:
+        """Return the advisory locks held on this deployment's database (objid, pid)."""
+        return self.sql("SELECT l.objid, l.pid FROM pg_locks l JOIN pg_database d ON "
+                        "d.oid = l.database WHERE l.locktype = 'advisory' AND l.granted "
+                        "AND d.datname = %s", (self.db_name,))
+
+    def connections(self) -> list[tuple[Any, ...]]:
+        """Return (application_name, state, query) of every session on this database but ours."""
+        return self.sql("SELECT application_name, state, left(query, 80) FROM pg_stat_activity "
+                        "WHERE datname = %s AND pid <> pg_backend_pid()", (self.db_name,))
+
     def fetches(self) -> int:
         """Return how many `/models` requests reached the fake OpenRouter (its `/_stats`)."""
         status, _, body = http_get(self.openrouter.port, "/_stats")

@@ -95,6 +95,13 @@ def test_deployment__four_workers_two_qclusters_do_each_piece_of_work_once(
     assert deployment.sql("SELECT count(*) FROM django_q_schedule WHERE name = "
                           "'pricing.refresh'") == [(1,)]
 
+    # Every cluster lock was let go; no stage thread kept a session open.
+    assert deployment.advisory_locks() == []
+    # Only the qclusters' own sessions stay (django-q2 keeps them); none from a boot thread.
+    sessions = deployment.connections()
+    assert [s for s in sessions if "boot_" in s[2] or "advisory" in s[2]] == [], sessions
+    assert len(sessions) <= 2 * 3, sessions
+
     # The command line sees the same deployment.
     status = deployment.manage("boot_status", "--json")
     assert status.returncode == 0, status.stderr
@@ -104,4 +111,4 @@ def test_deployment__four_workers_two_qclusters_do_each_piece_of_work_once(
 
     print(f"\n{WORKERS} workers + 2 qclusters: all ready {all_ready_after:.2f} s after spawn; "
           f"every run complete {time.monotonic() - started:.2f} s after; "
-          f"fetches {deployment.fetches()}")
+          f"fetches {deployment.fetches()}; database sessions left {len(sessions)}")

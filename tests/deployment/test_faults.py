@@ -50,6 +50,7 @@ def _assert_settled(deployment: Deployment) -> list[dict[str, Any]]:
     assert [r for r in deployment.runs() if r["state"] in ("starting", "ready")] == [], report
     assert [s for s in stages if s["state"] in LIVE_STAGE_STATES] == [], report
     assert deployment.duplicate_migrations() == []
+    assert deployment.advisory_locks() == [], report
     return stages
 
 
