@@ -19,8 +19,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def project_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     """Return an environment for a project process on its own fresh VAR_DIR."""
+    # The trigger is the point here, not the backend: each process gets its own SQLite.
     env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("DJANGO_", "PYTEST", "BOOT_"))}
+           if not key.startswith(("DJANGO_", "PYTEST", "BOOT_"))
+           and key not in {"DATABASE_URL", "REDIS_URL"}}
     env.update(VAR_DIR=str(tmp_path / "var"), OPENROUTER_BASE_URL="http://127.0.0.1:9",
                PYTHONWARNINGS="error::RuntimeWarning", **extra)
     return env
