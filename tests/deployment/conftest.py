@@ -106,11 +106,15 @@ class Process:
             return ""
         return "\n".join(text.splitlines()[-lines:])
 
-    def signal(self, sig: signal.Signals) -> bool:
-        """Send `sig` to the whole group; return whether any of it was still there."""
+    def signal(self, sig: signal.Signals, *, group: bool = True) -> bool:
+        """Send `sig` to the whole group (or the leader); return whether the group was there."""
         self.popen.poll()  # reap the leader, or a zombie leader keeps the group "alive"
         try:
-            os.killpg(self.popen.pid, sig)
+            if group:
+                os.killpg(self.popen.pid, sig)
+            elif self.popen.returncode is None:
+                os.kill(self.popen.pid, sig)
+            os.killpg(self.popen.pid, 0)
         except ProcessLookupError:
             return False
         except PermissionError:
@@ -310,9 +314,11 @@ class Deployment:
         return "\n".join(lines)
 
     def stop(self, grace: float = 5.0) -> None:
-        """Terminate every process group, then kill what is left after `grace` seconds."""
+        """Terminate every process, then kill each group's leftovers after `grace` seconds."""
+        # SIGTERM goes to the leaders, as their docs ask: gunicorn's master and qcluster stop
+        # their own children. (qcluster never stops when its whole group gets SIGTERM.)
         for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-            running = [p for p in self.processes if p.signal(sig)]
+            running = [p for p in self.processes if p.signal(sig, group=sig == signal.SIGKILL)]
             deadline = time.monotonic() + wait
             while running and time.monotonic() < deadline:
                 running = [p for p in running if not p.gone()]
