@@ -9,8 +9,10 @@ from .registry import stage
 from .stage import StageContext
 
 
+# A database that is down at start is waited for: 12 attempts, waits doubling from 1 s up to
+# 30 s, ride out about 3.5 minutes of outage before readiness gives up.
 @stage("db.migrate", critical=True, scope="cluster", priority=100, timeout=300,
-       attempts=5, backoff=1.0, backoff_max=15.0,
+       attempts=12, backoff=1.0, backoff_max=30.0,
        description="Apply the migrations serving needs, before readiness.")
 def migrate(ctx: StageContext) -> str:
     """Apply every unapplied migration that is not deferred."""
