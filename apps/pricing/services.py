@@ -113,6 +113,13 @@ def prices_sync(*, force: bool = False, trigger: str = "", slack: float = 0.0) -
 
     # Phase 2: one process fetches; the others wait for it and then find the prices fresh.
     with cluster_lock(LOCK, wait=pricing_settings.lock_wait) as waited:
+        if waited and not force:
+            # A failure another process met while we waited is ours too: fetching again at
+            # once would only repeat it, once per waiting process.
+            latest = selectors.sync_latest()
+            if (latest is not None and latest.finished_at >= asked_at
+                    and latest.outcome == PriceSync.Outcome.FAILED):
+                raise SyncFailed(one_line(f"{latest.error} [met by another process just now]"))
         if waited or not force:
             last = selectors.sync_last_success()
             if last is not None and (waited and last.finished_at >= asked_at):

@@ -8,9 +8,10 @@ import threading
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.test import override_settings
 
-from apps.pricing.errors import PricingMisconfigured
+from apps.pricing.errors import PricingMisconfigured, SyncFailed
 from apps.pricing.models import OpenRouterModel, PriceChange, PriceSync
 from apps.pricing.services import prices_sync
 from tests.fakes.openrouter import FakeOpenRouter, load_fixture
@@ -254,3 +255,33 @@ def test_prices_sync__forced_while_another_syncs_fetches_once(openrouter: FakeOp
 
     assert sorted(results) == ["fresh", "synced"]
     assert openrouter.requests == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_prices_sync__waiters_share_a_failure_instead_of_repeating_it(
+        openrouter: FakeOpenRouter) -> None:
+    openrouter.mode = "error"
+    openrouter.fail_times = 1000  # every answer a 500
+    openrouter.delay = 0.3
+    errors: list[str] = []
+
+    def sync() -> None:
+        from django.db import connection
+
+        try:
+            prices_sync()
+        except SyncFailed as exc:
+            errors.append(str(exc))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sync) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert len(errors) == 3
+    assert sum("met by another process just now" in error for error in errors) == 2
+    assert PriceSync.objects.count() == 1  # one fetch attempt recorded, by the first process
+    assert openrouter.requests == settings.PRICING_FETCH_ATTEMPTS
