@@ -100,7 +100,7 @@ def ready_once(lab: Lab, *, migrated: bool) -> float:
     server, worker, env = _serve_with_worker(lab, lab.fresh_var(migrated=migrated), port)
     start = time.perf_counter()
     with procs.running(server, env=env, log=lab.log) as proc, \
-            procs.running(worker, env=env, log=lab.log):
+            procs.running(worker, env=env, log=lab.log, grace=1.0):
         return _time_to(proc, start, procs.status_is(port, "/healthz/ready"),
                         what="ready", interval=0.02)
 
@@ -127,7 +127,7 @@ def terminal_once(lab: Lab, var_dir: Path) -> dict[str, Any]:
     openrouter, azure = lab.openrouter_requests(), lab.azure_connections()
     start = time.perf_counter()
     with procs.running(server, env=env, log=lab.log) as proc, \
-            procs.running(worker, env=env, log=lab.log):
+            procs.running(worker, env=env, log=lab.log, grace=1.0):
         seconds = _time_to(proc, start, lambda: all_terminal(port), what="every stage terminal",
                            timeout=TERMINAL_TIMEOUT, interval=0.05)
         states = stage_states(port) or {}
