@@ -55,6 +55,7 @@ def _startup_rows(data: dict[str, Any]) -> list[Row]:
     for server, result in data.items():
         pb, ip = result["project_vs_bare"], result["inline_vs_project"]
         qb = result["no_pipeline_vs_bare"]
+        own = [b / q for b, q in zip(pb["b"], qb["b"], strict=True)]
         section = f"first response ({server})"
         rows += [
             Row(section, "(a) bare Django: spawn → /healthz/live 200", seconds(pb["median_a"])),
@@ -62,6 +63,9 @@ def _startup_rows(data: dict[str, Any]) -> list[Row]:
             Row(section, "diagnostic: project with BOOT_AUTOSTART=false, / (a)",
                 ratio(qb["median_ratio"]), note=f"{seconds(qb['median_b'])}: imports and "
                 "checks alone; the rest of (b)/(a) is the pipeline beside the server"),
+            Row(section, "diagnostic: (b) / project with BOOT_AUTOSTART=false",
+                ratio(statistics.median(own)), note="what the pipeline beside the server "
+                "costs, per round"),
             Row(section, "(b)/(a), median of per-pair ratios", ratio(pb["median_ratio"]),
                 "≤ 1.10", pb["median_ratio"] <= 1.10,
                 f"{pb['pairs']} pairs, {ratio(pb['ratio_min'])}..{ratio(pb['ratio_max'])}"),
@@ -106,6 +110,7 @@ def _parallel_rows(data: dict[str, Any]) -> list[Row]:
     graph_ratio = wall / data["critical_path"]
     graph_queries = data["graph"][0]["queries"] / data["graph"][0]["stages"]
     noop = data["noop"]
+    check = data.get("counter_check", {})
     small, large = noop[min(noop, key=int)], noop[max(noop, key=int)]
     return [
         Row(section, "24 stages, 4 wide: wall / critical path",
@@ -118,7 +123,8 @@ def _parallel_rows(data: dict[str, Any]) -> list[Row]:
             note=f"{large['per_stage'] / small['per_stage']:.1f}x the per-stage cost at "
                  f"{small['stages']}"),
         Row(section, "bookkeeping queries per stage (24-stage graph)", f"{graph_queries:.2f}",
-            note="all threads counted"),
+            note="every thread's statements counted (CursorWrapper patched); check: "
+                 f"{len(check.get('stage_threads', []))}/4 querying stage threads seen"),
         Row(section, f"bookkeeping queries per stage ({large['stages']} no-op)",
             f"{large['queries_per_stage']:.2f}"),
     ]
@@ -222,12 +228,35 @@ def run(only: tuple[str, ...], *, quick: bool) -> dict[str, Any]:
     return results
 
 
+def table(results: dict[str, Any], info: dict[str, Any], *, quick: bool,
+          took: float) -> tuple[list[Row], str]:
+    """Return the rows of every benchmark's results, and the title naming the machine."""
+    rows: list[Row] = []
+    for name, result in results.items():
+        if "error" in result:
+            rows.append(Row(name, "benchmark broke", result["error"], met=False))
+        else:
+            rows += ROWS[name](result)
+    title = (f"Benchmarks{' (quick)' if quick else ''}: {info['nproc']} cores, "
+             f"{info['memory']}, {info['cpu']}, Python {info['python']}, Django "
+             f"{info['django']}, {info['date']}, {took:.0f} s")
+    return rows, title
+
+
 def main() -> int:
     """Parse the options, run, print the table, write the JSON; exit 1 if a bench broke."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 pairs instead of 10")
     parser.add_argument("--only", nargs="+", choices=BENCHES, default=list(BENCHES))
+    parser.add_argument("--report", action="store_true",
+                        help="print the table of the last results.json again, run nothing")
     args = parser.parse_args()
+    if args.report:
+        saved = json.loads((OUT / "results.json").read_text())
+        rows, title = table(saved["results"], saved["machine"], quick=saved["quick"],
+                            took=saved["seconds"])
+        print_table(rows, title=title)
+        return 0
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     began = time.perf_counter()
     try:
@@ -235,16 +264,8 @@ def main() -> int:
     finally:
         procs.kill_all()
     took = time.perf_counter() - began
-    rows: list[Row] = []
-    for name, result in results.items():
-        if "error" in result:
-            rows.append(Row(name, "benchmark broke", result["error"], met=False))
-        else:
-            rows += ROWS[name](result)
     info = machine()
-    title = (f"Benchmarks{' (quick)' if args.quick else ''}: {info['nproc']} cores, "
-             f"{info['memory']}, Python {info['python']}, Django {info['django']}, "
-             f"{info['date']}, {took:.0f} s")
+    rows, title = table(results, info, quick=args.quick, took=took)
     print_table(rows, title=title)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "results.json").write_text(json.dumps(

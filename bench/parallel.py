@@ -76,6 +76,31 @@ def run_graph(stages: dict[str, tuple[float, tuple[str, ...]]]) -> dict[str, Any
             "states": states}
 
 
+def _querying(ctx: Any) -> None:
+    """Make one query on this stage's own thread (and connection)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def counter_check() -> dict[str, Any]:
+    """Prove the counter sees stage threads: 4 stages each query once on their own thread."""
+    from apps.boot.registry import StageRegistry
+    from apps.boot.runner import Runner
+
+    from .counting import counting
+
+    registry = StageRegistry()
+    for i in range(WIDTH):
+        registry.stage(f"q.{i}", timeout=30)(_querying)
+    with counting() as counts:
+        Runner(registry.all(), trigger="bench", max_workers=WIDTH).run()
+    stage_threads = sorted(name for name in counts.threads if name.startswith("boot:q."))
+    return {"queries": counts.queries, "stage_threads": stage_threads,
+            "connections": counts.connections, "ok": len(stage_threads) == WIDTH}
+
+
 def measure(*, repeat: int) -> dict[str, Any]:
     """Run in a process with Django set up: the graph `repeat` times, then the no-op runs."""
     shape = graph()
@@ -84,7 +109,8 @@ def measure(*, repeat: int) -> dict[str, Any]:
     noops = {}
     for count in (SMALL_NOOP_STAGES, NOOP_STAGES):
         noops[count] = run_graph({f"noop.{i}": (0.0, ()) for i in range(count)})
-    return {"critical_path": path, "graph": graph_runs, "noop": noops}
+    return {"critical_path": path, "graph": graph_runs, "noop": noops,
+            "counter_check": counter_check()}
 
 
 def bench_parallel(lab: Lab, *, repeat: int, log: Callable[[str], None]) -> dict[str, Any]:
