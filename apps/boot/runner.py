@@ -75,6 +75,8 @@ class Runner:
         self._flush_lock = threading.Lock()
         self.recorder = Recorder(self.status, self._cond, using=using, record_run=record_run)
         self._inflight: dict[str, Attempt] = {}
+        self._busy = 0  # thread stages running now, against max_workers
+        self._pending: list[str] = []
         self._to_enqueue: list[Stage] = []
         self._queue_polled = 0.0
         self._stop = threading.Event()
@@ -95,6 +97,7 @@ class Runner:
             # Phase 1: stages whose declaration can never run end now, with the reason.
             with self._cond:
                 self._reject_broken_declarations()
+                self._pending = self._launch_order()
             # Phase 2: start what can start, wait for something to change, repeat.
             self._loop()
         finally:
@@ -236,19 +239,26 @@ class Runner:
                 self._end(status, StageState.FAILED,
                           error=f"broken declaration: {problem} (manage.py check shows it)")
 
+    def _launch_order(self) -> list[str]:
+        """Return the pending stages by priority, then declaration: the order they may start."""
+        position = {name: index for index, name in enumerate(self.stages)}
+        pending = [name for name in self.stages
+                   if self.status.stages[name].state == StageState.PENDING]
+        return sorted(pending, key=lambda name: (-self.stages[name].priority, position[name]))
+
     def _block_dependents(self) -> None:
+        stages = self.status.stages
         changed = True
         while changed:  # blocking one stage may block its own dependents
             changed = False
-            for status in self.status.stages.values():
-                if status.state != StageState.PENDING:
-                    continue
-                bad = [d for d in status.depends_on if self.status.stages[d].terminal
-                       and not self.status.stages[d].ok]
-                if bad:
-                    dependency = self.status.stages[bad[0]]
+            for name in list(self._pending):
+                status = stages[name]
+                bad = next((d for d in status.depends_on
+                            if stages[d].terminal and not stages[d].ok), None)
+                if bad is not None:
+                    self._pending.remove(name)
                     self._end(status, StageState.BLOCKED,
-                              error=f"dependency '{dependency.name}' ended {dependency.state}")
+                              error=f"dependency '{bad}' ended {stages[bad].state}")
                     changed = True
 
     def stop(self) -> None:
@@ -272,16 +282,15 @@ class Runner:
         return status
 
     def _launch_runnable(self) -> None:
-        slots = self.max_workers - sum(1 for a in self._inflight.values() if not a.finished)
-        runnable = [
-            self.stages[status.name] for status in self.status.stages.values()
-            if status.state == StageState.PENDING
-            and all(self.status.stages[d].ok for d in status.depends_on)
-        ]
-        order = list(self.stages)
-        runnable.sort(key=lambda stage: (-stage.priority, order.index(stage.name)))
-        for stage in runnable[:max(slots, 0)]:
-            self._launch(stage)
+        stages = self.status.stages
+        # Pending names are kept in launch order (priority, then declaration), so the first
+        # runnable ones are the ones to start.
+        for name in list(self._pending):
+            if self._busy >= self.max_workers:
+                return
+            if all(stages[d].ok for d in stages[name].depends_on):
+                self._pending.remove(name)
+                self._launch(self.stages[name])
 
     def _launch(self, stage: Stage) -> None:
         status = self.status.stages[stage.name]
@@ -296,6 +305,7 @@ class Runner:
         self.recorder.touch(stage.name)
         attempt = Attempt(stage=stage)
         self._inflight[stage.name] = attempt
+        self._busy += 1
         threading.Thread(
             target=self._execute, args=(attempt,), name=f"boot:{stage.name}", daemon=True,
         ).start()
@@ -486,6 +496,8 @@ class Runner:
             if attempt.finished:
                 return
             attempt.finished = True
+            if self._inflight.pop(attempt.stage.name, None) is attempt:
+                self._busy -= 1
             self._end(self.status.stages[attempt.stage.name], state, detail=detail, error=error)
 
     def _end(self, status: StageStatus, state: StageState, *, detail: str = "",
