@@ -10,6 +10,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 
 application = get_asgi_application()
 
-from apps.boot.trigger import start_pipeline  # noqa: E402  (needs the app registry)
+from apps.boot.trigger import start_soon  # noqa: E402  (needs the app registry)
 
-start_pipeline(trigger="asgi")
+start_soon(trigger="asgi")

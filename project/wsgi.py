@@ -10,6 +10,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 
 application = get_wsgi_application()
 
-from apps.boot.trigger import start_pipeline  # noqa: E402  (needs the app registry)
+from apps.boot.trigger import start_soon  # noqa: E402  (needs the app registry)
 
-start_pipeline()
+start_soon(trigger="wsgi")

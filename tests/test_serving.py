@@ -104,7 +104,9 @@ def test_trigger__runserver_serves_at_once_and_runs_the_pipeline_once(tmp_path: 
 def test_trigger__creating_the_application_starts_the_pipeline(tmp_path: Path, module: str) -> None:
     script = (
         f"import {module}; from apps.boot.readiness import current_runner; "
-        "import time; r = current_runner(); deadline = time.monotonic() + 60\n"
+        "import time; deadline = time.monotonic() + 60\n"
+        "while current_runner() is None and time.monotonic() < deadline: time.sleep(0.01)\n"
+        "r = current_runner()\n"
         "while not r.status.ready and time.monotonic() < deadline: time.sleep(0.05)\n"
         "print(r.status.trigger, r.status.ready)"
     )

@@ -2,21 +2,40 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import admin
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from . import dashboard
+from .humanize import span
 from .models import BootRun, StageRun
 from .states import RunState
 
+
+def _lazy(name: str) -> Callable[..., HttpResponse]:
+    """Return a view that imports the status page's module on first use, not at startup.
+
+    Admin autodiscovery imports this module in every process; the page's module pulls in the
+    runner and tenacity, which serving the first request doesn't need.
+    """
+    def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        from . import dashboard
+
+        return getattr(dashboard, name)(request, *args, **kwargs)
+
+    view.__name__ = view.__qualname__ = name
+    return view
+
+
 # Mounted at /admin/boot/ by project/urls.py, ahead of the admin site's own URLs.
 status_urls = [
-    path("status/", dashboard.status_page, name="boot-status"),
-    path("status/<uuid:run_id>/", dashboard.status_page, name="boot-status-run"),
-    path("status.json", dashboard.status_json, name="boot-status-json"),
-    path("status/rerun/", dashboard.rerun, name="boot-status-rerun"),
+    path("status/", _lazy("status_page"), name="boot-status"),
+    path("status/<uuid:run_id>/", _lazy("status_page"), name="boot-status-run"),
+    path("status.json", _lazy("status_json"), name="boot-status-json"),
+    path("status/rerun/", _lazy("rerun"), name="boot-status-rerun"),
 ]
 
 STAGE_FIELDS = ("name", "state", "critical", "executor", "scope", "depends_on", "attempts",
@@ -82,12 +101,12 @@ class BootRunAdmin(admin.ModelAdmin):
     @admin.display(description="time to ready")
     def time_to_ready(self, run: BootRun) -> str:
         """Return how long the process took to become ready."""
-        return dashboard.span(run.started_at, run.ready_at) or "-"
+        return span(run.started_at, run.ready_at) or "-"
 
     @admin.display(description="total")
     def total(self, run: BootRun) -> str:
         """Return how long the whole run took."""
-        return dashboard.span(run.started_at, run.finished_at) or "-"
+        return span(run.started_at, run.finished_at) or "-"
 
     @admin.display(description="timeline")
     def timeline(self, run: BootRun) -> str:

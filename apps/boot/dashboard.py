@@ -21,6 +21,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST, require_safe
 
 from . import actions, timeline
+from .humanize import span
 from .models import BootRun, StageRun
 from .readiness import current_runner
 from .render import stage_duration
@@ -147,14 +148,6 @@ def _statuses(runs: Any) -> list[RunStatus]:
             status.stages[row.name] = stage_status(row)
         statuses.append(status)
     return statuses
-
-
-def span(start: datetime, end: datetime | None) -> str | None:
-    """Return the time from start to end in short words, or None until it ended."""
-    if end is None:
-        return None
-    seconds = (end - start).total_seconds()
-    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
 
 
 def _run_param(request: HttpRequest) -> uuid.UUID | None:

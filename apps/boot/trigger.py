@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import TYPE_CHECKING
 
 from .conf import boot_settings
 from .readiness import current_runner, set_current_runner
 from .registry import StageRegistry, registry
-from .runner import Runner
+
+if TYPE_CHECKING:
+    from .runner import Runner
 
 logger = logging.getLogger("apps.boot")
 _lock = threading.Lock()
@@ -24,6 +27,8 @@ def start_pipeline(*, stages: StageRegistry | None = None, trigger: str = "wsgi"
     """
     if not (force or boot_settings.autostart):
         return None
+    from .runner import Runner
+
     # Servers may build the application from several threads at once: start only once.
     with _lock:
         runner = current_runner()
@@ -33,6 +38,13 @@ def start_pipeline(*, stages: StageRegistry | None = None, trigger: str = "wsgi"
         set_current_runner(runner)
     threading.Thread(target=_run, args=(runner,), name="boot:runner", daemon=True).start()
     return runner
+
+
+def start_soon(*, trigger: str) -> None:
+    """Start the pipeline from a thread of its own, so not even its imports delay serving."""
+    if boot_settings.autostart:
+        threading.Thread(target=start_pipeline, kwargs={"trigger": trigger},
+                         name="boot:start", daemon=True).start()
 
 
 def _run(runner: Runner) -> None:
