@@ -41,7 +41,7 @@ $(CHROMIUM):
 	apt-get update -qq && apt-get install -y -qq chromium
 
 run: $(INSTALLED)
-	$(VENV)/bin/honcho start --procfile Procfile
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start --procfile Procfile
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .

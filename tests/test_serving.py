@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -10,6 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -24,7 +26,8 @@ def project_env(tmp_path: Path, **extra: str) -> dict[str, str]:
            if not key.startswith(("DJANGO_", "PYTEST", "BOOT_"))
            and key not in {"DATABASE_URL", "REDIS_URL"}}
     env.update(VAR_DIR=str(tmp_path / "var"), OPENROUTER_BASE_URL="http://127.0.0.1:9",
-               PYTHONWARNINGS="error::RuntimeWarning", **extra)
+               PYTHONWARNINGS="error::RuntimeWarning")
+    env.update(extra)
     return env
 
 
@@ -115,3 +118,40 @@ def test_trigger__creating_the_application_starts_the_pipeline(tmp_path: Path, m
                             "DJANGO_SETTINGS_MODULE": "project.settings"}, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [module.split(".")[1], "True"]
+
+
+def test_make_run__procfile_serves_first_then_every_stage_ends_fine(tmp_path: Path) -> None:
+    import signal
+
+    from tests.fakes.openrouter import FakeOpenRouter
+
+    port = free_port()
+    bin_dir = Path(sys.executable).parent
+    with FakeOpenRouter(fixture="models-414.json") as openrouter:
+        env = project_env(tmp_path, WEB_PORT=str(port), OPENROUTER_BASE_URL=openrouter.base_url,
+                          PATH=f"{bin_dir}:{os.environ['PATH']}")
+        honcho = subprocess.Popen([str(bin_dir / "honcho"), "start", "--procfile", "Procfile"],
+                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            wait_for(f"http://127.0.0.1:{port}/healthz/live", 200, timeout=30)
+            first_live = datetime.now(UTC)
+            done = manage(tmp_path, "boot_status", "--wait", "--timeout", "90", "--json")
+            assert done.returncode == 0, done.stderr
+            stages = {s["name"]: s for s in json.loads(done.stdout)["stages"]}
+            deferred_done = datetime.fromisoformat(stages["db.migrate_deferred"]["finished_at"])
+            assert first_live < deferred_done  # it served before the deferred work ended
+            states = {name: stage["state"] for name, stage in stages.items()}
+            assert states == {"db.migrate": "succeeded", "db.migrate_deferred": "succeeded",
+                              "storage.container": "skipped", "pricing.refresh": "succeeded"}
+            assert openrouter.requests == 1
+        finally:
+            # honcho passes SIGTERM on to each process (qcluster ignores it sent to its group).
+            honcho.send_signal(signal.SIGTERM)
+            try:
+                honcho.wait(15)
+            except subprocess.TimeoutExpired:
+                honcho.kill()
+                honcho.wait(5)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(honcho.pid, signal.SIGKILL)  # anything that outlived honcho

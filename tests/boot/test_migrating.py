@@ -8,6 +8,7 @@ import threading
 import time
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.recorder import MigrationRecorder
@@ -170,3 +171,20 @@ def call_command_json() -> str:
     out = StringIO()
     call_command("boot_status", "--json", stdout=out)
     return out.getvalue()
+
+
+def test_migrate__refuses_a_needed_migration_that_depends_on_a_deferred_one() -> None:
+    from django.test import override_settings
+
+    from apps.boot.errors import StageError
+    from apps.boot.migrating import migrations_apply
+
+    with override_settings(INSTALLED_APPS=[*settings.INSTALLED_APPS, "tests.conflictapp"]):
+        plan = migration_plan()
+        assert plan.conflicts == [
+            "conflictapp.0002_needed must be applied before serving (deferred = False) but "
+            "depends on deferred conflictapp.0001_initial: remove that dependency, or defer it too"
+        ]
+        with pytest.raises(StageError, match="must be applied before serving"):
+            migrations_apply(deferred=False, record=lambda entry: None, report=lambda line: None)
+    assert not MigrationRecorder.Migration.objects.filter(app="conflictapp").exists()

@@ -296,3 +296,54 @@ def test_runner__caches_a_success_before_the_run_ends(stages) -> None:
         assert startup_cache.get(stages.get("remembered")) is not None
         startup_cache.clear("remembered")
     assert status.stages["remembered"].state == StageState.SUCCEEDED
+
+
+def test_runner__cached_stage_is_not_redone_while_fresh(stages) -> None:
+    from apps.boot.cache import startup_cache
+
+    calls: list[int] = []
+
+    @stages.stage("expensive", cache_ttl=60)
+    def expensive(ctx):
+        calls.append(1)
+        return "did the work"
+
+    startup_cache.clear("expensive")
+    first = Runner(stages.all(), trigger="test").run().stages["expensive"]
+    second = Runner(stages.all(), trigger="test").run().stages["expensive"]
+    assert (first.state, second.state) == (StageState.SUCCEEDED, StageState.CACHED)
+    assert second.detail.startswith("cached ") and second.detail.endswith(": did the work")
+    assert calls == [1]
+
+
+def test_runner__stale_while_revalidate_serves_stale_then_refreshes(stages) -> None:
+    from apps.boot.cache import startup_cache
+
+    gate = threading.Event()
+    calls: list[int] = []
+
+    @stages.stage("swr", cache_ttl=0.2, stale_while_revalidate=True)
+    def swr(ctx):
+        calls.append(1)
+        if len(calls) > 1:
+            gate.wait(5)  # the refresh is slow: dependents must not wait for it
+        return f"result {len(calls)}"
+
+    stages.stage("after", depends_on=["swr"])(lambda ctx: "went on")
+    startup_cache.clear("swr")
+    Runner(stages.all(), trigger="test").run()
+    time.sleep(0.3)  # the entry is now stale, but kept
+    started = time.monotonic()
+    status = Runner(stages.all(), trigger="test").run()
+    assert time.monotonic() - started < 2
+    assert status.stages["swr"].state == StageState.CACHED
+    assert "refreshing in the background: result 1" in status.stages["swr"].detail
+    assert status.stages["after"].state == StageState.SUCCEEDED
+    gate.set()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        entry = startup_cache.get(stages.get("swr"))
+        if entry is not None and entry.detail == "result 2":
+            break
+        time.sleep(0.05)
+    assert entry is not None and entry.detail == "result 2" and entry.is_fresh()
