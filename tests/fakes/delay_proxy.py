@@ -73,7 +73,13 @@ class DelayProxy:
         self._thread.join(5)
         self._loop = self._thread = None
 
+    async def _admit(self, writer: asyncio.StreamWriter) -> bool:
+        """Decide whether to forward a new connection; subclasses may turn some away."""
+        return True
+
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not await self._admit(writer):
+            return
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)

@@ -15,27 +15,25 @@ import socket
 import struct
 import threading
 import time
-from types import TracebackType
+
+from tests.fakes.delay_proxy import DelayProxy
 
 
-class GateProxy:
+class GateProxy(DelayProxy):
     """Forward loopback `port` to `target` once open, reset connections before; a with-block."""
 
-    def __init__(self, target: int, *, open_after: float | None = None, port: int = 0,
-                 host: str = "127.0.0.1") -> None:
-        self.target = target
-        self.host = host
-        self.port = port
+    def __init__(self, target: int, *, open_after: float | None = None, port: int = 0) -> None:
+        super().__init__(target, delay=0, port=port)
         self.open_after = open_after
         self.refused = 0
-        self.forwarded = 0
         self.opened_at: float | None = None
         self._started_at = 0.0
         self._open = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._server: asyncio.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def forwarded(self) -> int:
+        """Return how many connections went through."""
+        return self.connections
 
     @property
     def is_open(self) -> bool:
@@ -52,94 +50,17 @@ class GateProxy:
             self._open.set()
 
     def start(self) -> GateProxy:
-        """Start listening in a background thread; return once the port is bound."""
-        started = threading.Event()
-        errors: list[BaseException] = []
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            try:
-                self._server = loop.run_until_complete(
-                    asyncio.start_server(self._handle, "127.0.0.1", self.port)
-                )
-            except OSError as exc:
-                errors.append(exc)
-                started.set()
-                return
-            self.port = self._server.sockets[0].getsockname()[1]
-            started.set()
-            loop.run_forever()
-            loop.close()
-
+        """Start listening; the `open_after` clock starts now."""
         self._started_at = time.monotonic()
-        self._thread = threading.Thread(target=run, name="gate-proxy", daemon=True)
-        self._thread.start()
-        started.wait(5)
-        if errors:
-            raise errors[0]
+        super().start()
         return self
 
-    def stop(self) -> None:
-        """Close the listener and every open connection, and end the thread."""
-        loop = self._loop
-        if loop is None or self._thread is None:
-            return
-
-        async def shutdown() -> None:
-            if self._server is not None:
-                self._server.close()
-            for task in list(self._tasks):
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-            loop.stop()
-
-        asyncio.run_coroutine_threadsafe(shutdown(), loop)
-        self._thread.join(5)
-        self._loop = self._thread = None
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if not self.is_open:
-            self.refused += 1
-            _reset(writer)
-            return
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        self.forwarded += 1
-        try:
-            upstream_reader, upstream_writer = await asyncio.open_connection(
-                self.host, self.target
-            )
-            await asyncio.gather(
-                self._pipe(reader, upstream_writer), self._pipe(upstream_reader, writer)
-            )
-        except (OSError, asyncio.CancelledError):
-            pass
-        finally:
-            self._tasks.discard(task)
-            writer.close()
-
-    @staticmethod
-    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        finally:
-            with contextlib.suppress(OSError):
-                writer.close()
-
-    def __enter__(self) -> GateProxy:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
+    async def _admit(self, writer: asyncio.StreamWriter) -> bool:
+        if self.is_open:
+            return True
+        self.refused += 1
+        _reset(writer)
+        return False
 
 
 def _reset(writer: asyncio.StreamWriter) -> None:
