@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, connections, transaction
 from django.utils import timezone
 
 from .models import BootRun, StageRun
@@ -66,16 +66,18 @@ class Recorder:
             self._dirty -= names
             self._run_dirty = False
         try:
-            if run_row is not None:
-                BootRun.objects.using(self.using).bulk_create(
-                    [run_row], update_conflicts=True, unique_fields=["id"],
-                    update_fields=RUN_FIELDS,
-                )
-            if stage_rows:
-                StageRun.objects.using(self.using).bulk_create(
-                    stage_rows, update_conflicts=True, unique_fields=["run", "name"],
-                    update_fields=STAGE_FIELDS,
-                )
+            # One transaction, so no reader ever sees a run without its stages.
+            with transaction.atomic(using=self.using):
+                if run_row is not None:
+                    BootRun.objects.using(self.using).bulk_create(
+                        [run_row], update_conflicts=True, unique_fields=["id"],
+                        update_fields=RUN_FIELDS,
+                    )
+                if stage_rows:
+                    StageRun.objects.using(self.using).bulk_create(
+                        stage_rows, update_conflicts=True, unique_fields=["run", "name"],
+                        update_fields=STAGE_FIELDS,
+                    )
         except DatabaseError as exc:
             with self._lock:
                 self._dirty |= names

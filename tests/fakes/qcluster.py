@@ -32,8 +32,12 @@ def qcluster(*, workers: int = 2,
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings",
            "DATABASE_URL": database_url(), "VAR_DIR": str(settings.VAR_DIR),
            "Q_WORKERS": str(workers), **(extra_env or {})}
+    # Output goes to a file: an unread pipe would block a chatty worker once it fills.
+    log = Path(settings.VAR_DIR) / "qcluster.log"
+    sink = log.open("a")
     process = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                               stdout=sink, stderr=subprocess.STDOUT, text=True)
+    process.log = log  # type: ignore[attr-defined]
     try:
         yield process
     finally:
@@ -43,6 +47,7 @@ def qcluster(*, workers: int = 2,
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(5)
+        sink.close()
 
 
 def wait_until(predicate: Callable[[], object], timeout: float, interval: float = 0.1) -> bool:
