@@ -206,9 +206,8 @@ def test_prices_sync__bad_base_url_is_misconfigured(url: str) -> None:
         prices_sync()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_prices_sync__two_processes_at_once_fetch_once(openrouter: FakeOpenRouter) -> None:
-    openrouter.delay = 0.3
+def at_once(count: int, **options: object) -> tuple[list[str], list[BaseException]]:
+    """Run `prices_sync(**options)` in `count` threads at once; return statuses and errors."""
     results: list[str] = []
     errors: list[BaseException] = []
 
@@ -216,17 +215,24 @@ def test_prices_sync__two_processes_at_once_fetch_once(openrouter: FakeOpenRoute
         from django.db import connection
 
         try:
-            results.append(prices_sync().status)
-        except BaseException as exc:  # reported below
+            results.append(prices_sync(**options).status)  # type: ignore[arg-type]
+        except Exception as exc:  # each test says which errors it expects
             errors.append(exc)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=sync) for _ in range(3)]
+    threads = [threading.Thread(target=sync) for _ in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=20)
+        thread.join(timeout=30)
+    return results, errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_prices_sync__two_processes_at_once_fetch_once(openrouter: FakeOpenRouter) -> None:
+    openrouter.delay = 0.3
+    results, errors = at_once(3)
 
     assert not errors
     assert sorted(results) == ["fresh", "fresh", "synced"]
@@ -237,22 +243,9 @@ def test_prices_sync__two_processes_at_once_fetch_once(openrouter: FakeOpenRoute
 @pytest.mark.django_db(transaction=True)
 def test_prices_sync__forced_while_another_syncs_fetches_once(openrouter: FakeOpenRouter) -> None:
     openrouter.delay = 0.3
-    results: list[str] = []
+    results, errors = at_once(2, force=True)
 
-    def sync() -> None:
-        from django.db import connection
-
-        try:
-            results.append(prices_sync(force=True).status)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=sync) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=20)
-
+    assert not errors
     assert sorted(results) == ["fresh", "synced"]
     assert openrouter.requests == 1
 
@@ -263,25 +256,10 @@ def test_prices_sync__waiters_share_a_failure_instead_of_repeating_it(
     openrouter.mode = "error"
     openrouter.fail_times = 1000  # every answer a 500
     openrouter.delay = 0.3
-    errors: list[str] = []
+    results, errors = at_once(3)
 
-    def sync() -> None:
-        from django.db import connection
-
-        try:
-            prices_sync()
-        except SyncFailed as exc:
-            errors.append(str(exc))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=sync) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-
-    assert len(errors) == 3
-    assert sum("met by another process just now" in error for error in errors) == 2
+    assert results == []
+    assert all(isinstance(error, SyncFailed) for error in errors) and len(errors) == 3
+    assert sum("met by another process just now" in str(error) for error in errors) == 2
     assert PriceSync.objects.count() == 1  # one fetch attempt recorded, by the first process
     assert openrouter.requests == settings.PRICING_FETCH_ATTEMPTS
