@@ -12,7 +12,7 @@ CHROMIUM := /usr/bin/chromium
 # The suite runs twice: on the embedded default (SQLite, files, ORM broker) and on the
 # services a deployment uses (PostgreSQL, Redis as startup cache and django-q2 broker).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
-TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/7
 
 # The newest Django line runs on Python 3.12 or newer, in a venv of its own.
 VENV_NEW ?= .venv-django6

@@ -5,61 +5,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def project_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    """Return an environment for a project process on its own fresh VAR_DIR."""
-    # The trigger is the point here, not the backend: each process gets its own SQLite.
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("DJANGO_", "PYTEST", "BOOT_"))
-           and key not in {"DATABASE_URL", "REDIS_URL"}}
-    env.update(VAR_DIR=str(tmp_path / "var"), OPENROUTER_BASE_URL="http://127.0.0.1:9",
-               PYTHONWARNINGS="error::RuntimeWarning")
-    env.update(extra)
-    return env
-
-
-def manage(tmp_path: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, text=True,
-                          capture_output=True, env=project_env(tmp_path, **extra), timeout=120)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-
-
-def wait_for(url: str, status: int, timeout: float) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        try:
-            if get(url)[0] == status:
-                return time.monotonic() - started
-        except OSError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError(f"{url} did not answer {status} within {timeout} s")
+from tests.processes import ROOT, free_port, get, manage, project_env, wait_for
 
 
 def test_check__no_runtime_warning_about_database_access(tmp_path: Path) -> None:
