@@ -11,7 +11,6 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
@@ -22,17 +21,16 @@ from django.views.decorators.http import require_POST, require_safe
 
 from . import actions, timeline
 from .humanize import span
-from .models import BootRun, StageRun
+from .models import BootRun
 from .readiness import current_runner
 from .render import stage_duration
-from .selectors import stage_status
+from .selectors import run_statuses
 from .states import LIVE_RUN_STATES, RunState, StageState
 from .status import RunStatus, StageStatus
 
 VIEW_PERM = "boot.view_bootrun"
 CHANGE_PERM = "boot.change_bootrun"
 HISTORY_LENGTH = 10
-STAGE_ORDER = ("-priority", "started_at", "name")
 
 View = Callable[..., HttpResponse]
 
@@ -63,19 +61,19 @@ def staff_required(perm: str) -> Callable[[View], View]:
 def runs_shown(*, run_id: uuid.UUID | None = None) -> list[RunStatus]:
     """Return the run asked for, or every live run (the newest finished one if none is live)."""
     if run_id is not None:
-        found = _statuses(BootRun.objects.filter(id=run_id))
+        found = run_statuses(BootRun.objects.filter(id=run_id))
         status = found[0] if found else actions.started_status(run_id)
         if status is None:
             raise Http404(f"no boot run {run_id}")
         return [status]
-    shown = _statuses(BootRun.objects.filter(state__in=LIVE_RUN_STATES))
+    shown = run_statuses(BootRun.objects.filter(state__in=LIVE_RUN_STATES))
     # This process's run may not have reached the database yet (its tables may be migrating).
     runner = current_runner()
     if (runner is not None and runner.status.state in LIVE_RUN_STATES
             and runner.status.id not in {s.id for s in shown}):
         shown.insert(0, runner.status)
     if not shown:
-        shown = _statuses(BootRun.objects.order_by("-started_at")[:1])
+        shown = run_statuses(BootRun.objects.order_by("-started_at")[:1])
     return shown
 
 
@@ -133,21 +131,6 @@ def run_payload(status: RunStatus, *, now: datetime | None = None) -> dict[str, 
     body["critical_path"] = list(drawn.critical_path)
     body["timeline"] = str(drawn.svg)
     return body
-
-
-def _statuses(runs: Any) -> list[RunStatus]:
-    ordered = StageRun.objects.order_by(*STAGE_ORDER)
-    statuses = []
-    for run in runs.prefetch_related(Prefetch("stages", queryset=ordered)):
-        status = RunStatus(
-            id=run.id, host=run.host, pid=run.pid, trigger=run.trigger,
-            state=RunState(run.state), started_at=run.started_at, ready_at=run.ready_at,
-            finished_at=run.finished_at,
-        )
-        for row in run.stages.all():
-            status.stages[row.name] = stage_status(row)
-        statuses.append(status)
-    return statuses
 
 
 def _run_param(request: HttpRequest) -> uuid.UUID | None:

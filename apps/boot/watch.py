@@ -5,21 +5,12 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from django.db import DatabaseError
-
 from . import render
 from .selectors import run_latest
 from .status import RunStatus
 
 if TYPE_CHECKING:
     from django.core.management.base import BaseCommand
-
-
-def _load(run_id: str | None) -> RunStatus | None:
-    try:
-        return run_latest(run_id=run_id)
-    except DatabaseError:
-        return None
 
 
 def watch(command: BaseCommand, *, run_id: str | None, timeout: float,
@@ -41,10 +32,9 @@ def _watch_live(run_id: str | None, deadline: float,
     from rich.live import Live
     from rich.text import Text
 
-    status = _load(run_id)
     with Live(Text("waiting for a boot run..."), console=Console(), auto_refresh=False) as live:
         while True:
-            status = _load(run_id)
+            status = run_latest(run_id=run_id)
             if status is not None:
                 live.update(render.table(status), refresh=True)
                 if status.terminal:
@@ -59,7 +49,7 @@ def _watch_plain(command: BaseCommand, run_id: str | None, deadline: float,
     seen: dict[str, tuple[str, str]] = {}
     status = None
     while True:
-        status = _load(run_id)
+        status = run_latest(run_id=run_id)
         if status is not None:
             for stage in status.stages.values():
                 now = (str(stage.state), stage.error or stage.detail)

@@ -9,7 +9,6 @@ import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DatabaseError
 
 from apps.boot import render
 from apps.boot.checks import check_registry
@@ -61,7 +60,7 @@ class Command(BaseCommand):
         elif options["wait"]:
             status, timed_out = self._wait(options["run"], options["timeout"], options["interval"])
         else:
-            status, timed_out = self._load(options["run"]), False
+            status, timed_out = run_latest(run_id=options["run"]), False
         if status is None:
             raise CommandError("no boot run recorded yet: start the server (make run) or run "
                                "manage.py boot_run", returncode=EXIT_NO_RUN)
@@ -74,17 +73,11 @@ class Command(BaseCommand):
         if code:
             raise CommandError("a critical stage ended badly", returncode=code)
 
-    def _load(self, run_id: str | None) -> RunStatus | None:
-        try:
-            return run_latest(run_id=run_id)
-        except DatabaseError:
-            return None  # no tables yet: nothing has run
-
     def _wait(self, run_id: str | None, timeout: float,
               interval: float) -> tuple[RunStatus | None, bool]:
         deadline = time.monotonic() + timeout
         while True:
-            status = self._load(run_id)
+            status = run_latest(run_id=run_id)
             if status is not None and status.terminal:
                 return status, False
             if time.monotonic() >= deadline:
