@@ -127,9 +127,14 @@ def main() -> None:
     parser.add_argument("--target", type=int, required=True)
     parser.add_argument("--delay", type=float, default=0.5)
     args = parser.parse_args()
-    proxy = DelayProxy(args.target, delay=args.delay, port=args.listen).start()
-    print(f"127.0.0.1:{proxy.port} -> 127.0.0.1:{args.target} (+{args.delay} s per connection)",
-          flush=True)
+    proxy = DelayProxy(args.target, delay=args.delay, port=args.listen)
+    serve_until_interrupted(proxy, f"(+{args.delay} s per connection)")
+
+
+def serve_until_interrupted(proxy: DelayProxy, note: str) -> None:
+    """Start a proxy, say where it listens, and keep it up until Ctrl-C."""
+    proxy.start()
+    print(f"127.0.0.1:{proxy.port} -> 127.0.0.1:{proxy.target} {note}", flush=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

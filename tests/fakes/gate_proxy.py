@@ -16,7 +16,7 @@ import struct
 import threading
 import time
 
-from tests.fakes.delay_proxy import DelayProxy
+from tests.fakes.delay_proxy import DelayProxy, serve_until_interrupted
 
 
 class GateProxy(DelayProxy):
@@ -80,13 +80,8 @@ def main() -> None:
     parser.add_argument("--open-after", type=float, default=None,
                         help="seconds before the gate opens (default: never)")
     args = parser.parse_args()
-    proxy = GateProxy(args.target, open_after=args.open_after, port=args.listen).start()
-    print(f"127.0.0.1:{proxy.port} -> 127.0.0.1:{args.target} (gate opens after "
-          f"{args.open_after} s)", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        proxy.stop()
+    proxy = GateProxy(args.target, open_after=args.open_after, port=args.listen)
+    serve_until_interrupted(proxy, f"(gate opens after {args.open_after} s)")
 
 
 if __name__ == "__main__":
