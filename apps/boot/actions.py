@@ -14,7 +14,7 @@ from .registry import StageRegistry, registry
 from .runner import Runner
 from .states import StageState
 from .status import RunStatus
-from .trigger import start_pipeline
+from .trigger import run_in_background, start_pipeline
 
 logger = logging.getLogger("apps.boot")
 
@@ -70,8 +70,7 @@ def stage_rerun(*, run_id: uuid.UUID | str, name: str,
         runner = Runner([dataclasses.replace(declared, depends_on=(), lazy=False)],
                         trigger="admin")
         _remember(runner)
-    threading.Thread(target=_run, args=(runner,), name=f"boot:admin:{name}",
-                     daemon=True).start()
+    run_in_background(runner, thread_name=f"boot:admin:{name}")
     logger.info("stage %s re-run from the admin as run %s", name, runner.status.id)
     return runner
 
@@ -92,9 +91,3 @@ def _remember(runner: Runner) -> None:
         while len(_started) > REMEMBERED:
             _started.popitem(last=False)
 
-
-def _run(runner: Runner) -> None:
-    try:
-        runner.run()
-    except Exception:  # a re-run must never take the server down with it
-        logger.exception("boot run %s stopped unexpectedly", runner.status.id)

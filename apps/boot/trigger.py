@@ -36,7 +36,7 @@ def start_pipeline(*, stages: StageRegistry | None = None, trigger: str = "wsgi"
             return runner
         runner = Runner((stages or registry).all(), trigger=trigger)
         set_current_runner(runner)
-    threading.Thread(target=_run, args=(runner,), name="boot:runner", daemon=True).start()
+    run_in_background(runner)
     return runner
 
 
@@ -47,8 +47,13 @@ def start_soon(*, trigger: str) -> None:
                          name="boot:start", daemon=True).start()
 
 
-def _run(runner: Runner) -> None:
-    try:
-        runner.run()
-    except Exception:  # the pipeline must never take the server down with it
-        logger.exception("boot run %s stopped unexpectedly", runner.status.id)
+def run_in_background(runner: Runner, *, thread_name: str = "boot:runner") -> None:
+    """Run `runner` on a daemon thread; whatever goes wrong is logged, never raised."""
+
+    def run() -> None:
+        try:
+            runner.run()
+        except Exception:  # the pipeline must never take the server down with it
+            logger.exception("boot run %s stopped unexpectedly", runner.status.id)
+
+    threading.Thread(target=run, name=thread_name, daemon=True).start()
